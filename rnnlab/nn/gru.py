@@ -1,0 +1,88 @@
+"""The GRU cell, as ``torch.nn.GRU`` (gate order r, z, n)::
+
+    r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+    z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+    h' = (1 - z) * n + z * h
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlab.nn.gate_cell import GateCell, one_minus_square, sigmoid_
+
+
+class GRUCell(GateCell):
+    """GRU cell; state ``(h,)``."""
+
+    num_gates = 3
+
+    def forward(self, xs, state):
+        H = self.hidden_size
+        b_ih, b_hh = self.params["bias_ih"], self.params["bias_hh"]
+        # b_hn sits inside r * (...), so only b_hr and b_hz fold into the input projection
+        input_bias = b_ih.copy()
+        input_bias[:2 * H] += b_hh[:2 * H]
+        acts, hs = self.begin_forward(xs, state, input_bias)
+        T, N, _ = acts.shape
+        hn = np.empty((T, N, H), self.dtype)  # W_hn h + b_hn, kept for backward
+        buffer = self.recurrent_buffer(N)
+        r_hn = np.empty((N, H), self.dtype)
+        rz, n = acts[:, :, :2 * H], acts[:, :, 2 * H:]
+        r, z = acts[:, :, :H], acts[:, :, H:2 * H]
+        for t in range(T):
+            recurrent = self.recurrent(hs[t], buffer)
+            rz[t] += recurrent[:, :2 * H]
+            sigmoid_(rz[t])
+            np.add(recurrent[:, 2 * H:], b_hh[2 * H:], out=hn[t])
+            np.multiply(r[t], hn[t], out=r_hn)
+            n[t] += r_hn
+            np.tanh(n[t], out=n[t])
+            h = hs[t + 1]
+            np.subtract(hs[t], n[t], out=h)  # h' = n + z * (h - n)
+            h *= z[t]
+            h += n[t]
+        self.acts, self.hn = acts, hn
+        return self.hidden_outputs(), (hs[-1].copy(),)
+
+    def backward(self, dhs, dfinal_state=None):
+        dhs = np.asarray(dhs, self.dtype)
+        T, N, H = dhs.shape
+        (dh,) = self.final_state_grads(dfinal_state, N)
+        w_hh = self.params["weight_hh"]
+        r, z, n = (self.acts.reshape(T, N, 3, H)[:, :, k] for k in range(3))
+
+        # Every pre-activation gradient is dh times a stored factor:
+        #   input side      d_n = dh * (1-z)(1-n^2)    d_z = dh * (h_prev - n) z(1-z)
+        #                   d_r = d_n * hn * r(1-r)
+        #   recurrent side  the same for r and z, and d_n * r for W_hn h + b_hn.
+        # The factors are computed for all steps at once; the sweep only scales them.
+        dpre_x = np.empty((T, N, 3, H), self.dtype)
+        dpre_h = np.empty((T, N, 3, H), self.dtype)
+        dr, dz, dn = (dpre_x[:, :, k] for k in range(3))
+        np.subtract(1, z, out=dz)
+        one_minus_square(n, out=dn)
+        dn *= dz
+        dz *= z
+        dz *= np.subtract(self.hs[:-1], n, out=dpre_h[:, :, 0])  # dpre_h as scratch
+        np.subtract(1, r, out=dr)
+        dr *= r
+        dr *= self.hn
+        dr *= dn
+        dpre_h[:, :, :2] = dpre_x[:, :, :2]
+        np.multiply(dn, r, out=dpre_h[:, :, 2])
+
+        dh_through_z = np.empty((N, H), self.dtype)
+        norms = np.empty(T)
+        for t in reversed(range(T)):
+            dh += dhs[t]
+            norms[t] = np.linalg.norm(dh)
+            dpre_x[t] *= dh[:, None, :]
+            dpre_h[t] *= dh[:, None, :]
+            np.multiply(dh, z[t], out=dh_through_z)
+            np.matmul(dpre_h[t].reshape(N, 3 * H), w_hh, out=dh)
+            dh += dh_through_z
+        self.state_grad_norms = norms
+        dpre_x, dpre_h = dpre_x.reshape(T, N, 3 * H), dpre_h.reshape(T, N, 3 * H)
+        return self.finish_backward(dpre_x, dpre_h), (dh,)
