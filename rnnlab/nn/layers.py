@@ -1,0 +1,64 @@
+"""Embedding, linear and dropout layers. Rows are examples: ``(M, features)``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Embedding:
+    """Token ids -> rows of ``weight`` (V, E), initialised N(0, 1) as in PyTorch."""
+
+    def __init__(self, vocab_size: int, embed_size: int, rng: np.random.Generator,
+                 dtype=np.float32):
+        self.params = {"weight": rng.standard_normal((vocab_size, embed_size)).astype(dtype)}
+        self.grads = {"weight": np.zeros_like(self.params["weight"])}
+
+    def forward(self, ids: np.ndarray) -> np.ndarray:
+        """``ids`` of any shape -> ``ids.shape + (E,)`` (a row gather, not a one-hot GEMM)."""
+        return np.take(self.params["weight"], ids, axis=0)
+
+    def backward(self, ids: np.ndarray, dout: np.ndarray) -> None:
+        """Scatter-add ``dout`` (ids.shape + (E,)) into the gradient rows of ``ids``."""
+        w = self.grads["weight"]
+        np.add.at(w, ids.ravel(), dout.reshape(-1, w.shape[1]))
+
+
+class Linear:
+    """``y = x @ weight.T + bias`` with weight (out, in), PyTorch layout and init."""
+
+    def __init__(self, in_features: int, out_features: int, rng: np.random.Generator,
+                 dtype=np.float32):
+        k = 1.0 / np.sqrt(in_features)
+        self.params = {"weight": rng.uniform(-k, k, (out_features, in_features)).astype(dtype),
+                       "bias": rng.uniform(-k, k, out_features).astype(dtype)}
+        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` (M, in) -> (M, out)."""
+        self._x = x
+        return x @ self.params["weight"].T + self.params["bias"]
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """``dy`` (M, out) -> dx (M, in); accumulates weight and bias gradients."""
+        self.grads["weight"] += dy.T @ self._x
+        self.grads["bias"] += dy.sum(axis=0)
+        return dy @ self.params["weight"]
+
+
+class Dropout:
+    """Inverted dropout with rate ``p``: kept units are scaled by 1/(1-p) in training."""
+
+    def __init__(self, p: float, rng: np.random.Generator):
+        self.p, self.rng = p, rng
+        self._mask = None
+
+    def forward(self, x: np.ndarray, train: bool) -> np.ndarray:
+        if not train or self.p == 0:
+            self._mask = None
+            return x
+        keep = self.rng.random(x.shape) >= self.p
+        self._mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
+        return x * self._mask
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout if self._mask is None else dout * self._mask

@@ -1,0 +1,130 @@
+"""The recurrent model: input -> a stack of cells (dropout between) -> a linear head.
+
+Inputs are token ids ``(T, N)`` (through an embedding) or dense ``(T, N, D)``
+floats. Heads:
+
+- ``per_step``: logits ``(T, N, C)`` at every step (language modelling);
+- ``last``: logits ``(N, C)`` from the last step's hidden state;
+- ``flatten``: logits ``(N, C)`` from all hidden states flattened per
+  sequence, ``(N, T*H)`` (needs ``seq_len``).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from rnnlab.nn.cell import Cell, State
+from rnnlab.nn.layers import Dropout, Embedding, Linear
+
+CellFactory = Callable[..., Cell]
+HEADS = ("per_step", "last", "flatten")
+
+
+class RecurrentModel:
+    """A stack of ``layers`` cells made by ``cell_factory(input_size, hidden_size, rng, dtype)``.
+
+    ``params`` and ``grads`` map dotted names (``embed.weight``,
+    ``cells.0.weight_hh``, ``head.weight``, ...) to the layers' own arrays, so
+    optimizers update them in place. ``rng`` also drives dropout.
+    """
+
+    def __init__(self, cell_factory: CellFactory, *, hidden_size: int, output_size: int,
+                 vocab_size: int | None = None, embed_size: int | None = None,
+                 input_size: int | None = None, layers: int = 1, head: str = "per_step",
+                 seq_len: int | None = None, dropout: float = 0.0,
+                 rng: np.random.Generator, dtype=np.float32):
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        if head == "flatten" and not seq_len:
+            raise ValueError("the flatten head needs seq_len")
+        if (vocab_size is None) == (input_size is None):
+            raise ValueError("give exactly one of vocab_size (token ids) and input_size (dense)")
+        self.rng, self.dtype, self.head_kind = rng, np.dtype(dtype), head
+        self.embed = Embedding(vocab_size, embed_size, rng, dtype) if vocab_size else None
+        first = embed_size if vocab_size else input_size
+        self.cells = [cell_factory(first if i == 0 else hidden_size, hidden_size, rng, dtype)
+                      for i in range(layers)]
+        self.between = [Dropout(dropout, rng) for _ in range(layers - 1)]  # before cells 1..
+        self.head_drop = Dropout(dropout, rng)
+        self.head = Linear(hidden_size * (seq_len if head == "flatten" else 1), output_size,
+                           rng, dtype)
+        self.params, self.grads = {}, {}
+        named = ([("embed", self.embed)] if self.embed else []) + \
+            [(f"cells.{i}", c) for i, c in enumerate(self.cells)] + [("head", self.head)]
+        for prefix, layer in named:
+            for name in layer.params:
+                self.params[f"{prefix}.{name}"] = layer.params[name]
+                self.grads[f"{prefix}.{name}"] = layer.grads[name]
+
+    @property
+    def state_grad_norms(self) -> list[np.ndarray | None]:
+        """Per layer, the (T,) norms of dL/dh_t from the last backward (None if unavailable)."""
+        return [cell.state_grad_norms for cell in self.cells]
+
+    def zero_grad(self) -> None:
+        for g in self.grads.values():
+            g.fill(0)
+
+    def initial_state(self, batch: int) -> list[State]:
+        return [cell.initial_state(batch) for cell in self.cells]
+
+    def _stack(self, x: np.ndarray, state: list[State], train: bool):
+        """Run every layer over the chunk ``x`` (T, N, I); returns top ``hs`` and the new state."""
+        final = []
+        for i, cell in enumerate(self.cells):
+            if i > 0:
+                x = self.between[i - 1].forward(x, train)
+            x, s = cell.forward(x, state[i])
+            final.append(s)
+        return x, final
+
+    def forward(self, inputs: np.ndarray, state: list[State], train: bool = True,
+                bptt: int | None = None):
+        """Outputs and the final state for ``inputs``.
+
+        With ``bptt`` shorter than T, the first ``T - bptt`` steps run first and
+        only the last ``bptt`` are kept for ``backward``: gradients reach the
+        cells through the last ``bptt`` steps only. (With the flatten head, the
+        head's weights still see every step's hidden state; the cells get no
+        gradient from the earlier ones.)
+        """
+        x = self.embed.forward(inputs) if self.embed else inputs
+        T = x.shape[0]
+        keep = T if bptt is None or bptt >= T else bptt
+        early = []
+        if keep < T:
+            hs_early, state = self._stack(x[:T - keep], state, train)
+            early = [hs_early]
+        hs, final = self._stack(x[T - keep:], state, train)
+        self._kept_inputs, self._batch = inputs[T - keep:], x.shape[1]
+        top = self.head_drop
+        if self.head_kind == "per_step":
+            out = self.head.forward(top.forward(hs.reshape(-1, hs.shape[-1]), train))
+            return out.reshape(hs.shape[0], hs.shape[1], -1), final
+        if self.head_kind == "last":
+            return self.head.forward(top.forward(hs[-1], train)), final
+        every = np.concatenate(early + [hs]) if early else hs
+        flat = every.transpose(1, 0, 2).reshape(every.shape[1], -1)
+        return self.head.forward(top.forward(flat, train)), final
+
+    def backward(self, dout: np.ndarray) -> None:
+        """Backpropagate ``dout`` (the gradient of the outputs) into every parameter."""
+        dx = self.head_drop.backward(self.head.backward(dout.reshape(-1, dout.shape[-1])))
+        H = self.cells[-1].hidden_size
+        steps = len(self._kept_inputs)
+        if self.head_kind == "per_step":
+            dhs = dx.reshape(steps, self._batch, H)
+        elif self.head_kind == "last":
+            dhs = np.zeros((steps, self._batch, H), dx.dtype)
+            dhs[-1] = dx
+        else:
+            every = dx.reshape(self._batch, -1, H).transpose(1, 0, 2)
+            dhs = np.ascontiguousarray(every[-steps:])
+        for i in reversed(range(len(self.cells))):
+            dhs, _ = self.cells[i].backward(dhs, None)
+            if i > 0:
+                dhs = self.between[i - 1].backward(dhs)
+        if self.embed:
+            self.embed.backward(self._kept_inputs, dhs)
