@@ -1,0 +1,37 @@
+"""The built-in datasets: chars (character-level text) and difference (the two-step toy)."""
+
+from dataclasses import dataclass
+from typing import Optional
+
+from rnnlab.config import DataConfig, checked, positive
+from rnnlab.data import CharDataset, DifferenceDataset
+from rnnlab.plugins.hookspecs import hookimpl
+
+
+@dataclass
+class CharsConfig(DataConfig):
+    #: a UTF-8 text file; None uses the tinyshakespeare corpus that ships with rnnlab
+    path: Optional[str] = None
+    train_fraction: float = checked(0.9, positive())
+    val_fraction: float = checked(0.05, positive())
+
+
+@dataclass
+class DifferenceConfig(DataConfig):
+    train_size: int = checked(8000, positive())
+    val_size: int = checked(4000, positive())
+    test_size: int = checked(4000, positive())
+
+
+def build_chars(c: CharsConfig, seed: int) -> CharDataset:
+    return CharDataset(c.path, train_fraction=c.train_fraction, val_fraction=c.val_fraction)
+
+
+def build_difference(c: DifferenceConfig, seed: int) -> DifferenceDataset:
+    return DifferenceDataset(c.train_size, c.val_size, c.test_size, seed=seed)
+
+
+@hookimpl
+def register_datasets(register):
+    register("chars", build_chars, config=CharsConfig)
+    register("difference", build_difference, config=DifferenceConfig)

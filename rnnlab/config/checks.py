@@ -1,0 +1,73 @@
+"""Range checks declared on config dataclass fields, run after Hydra composes.
+
+Types and unknown keys are checked by OmegaConf (structured configs); ranges
+are declared with ``checked(default, rule)`` and checked by ``validate``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from rnnlab.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A predicate on a value and the words that say what is allowed."""
+
+    test: Callable[[Any], bool]
+    allowed: str
+
+
+def positive() -> Rule:
+    return Rule(lambda v: v > 0, "a number > 0")
+
+
+def non_negative() -> Rule:
+    return Rule(lambda v: v >= 0, "a number >= 0")
+
+
+def at_least(low) -> Rule:
+    return Rule(lambda v: v >= low, f"a number >= {low}")
+
+
+def between(low, high) -> Rule:
+    return Rule(lambda v: low <= v <= high, f"a number in [{low}, {high}]")
+
+
+def below(high) -> Rule:
+    return Rule(lambda v: 0 <= v < high, f"a number in [0, {high})")
+
+
+def one_of(*choices) -> Rule:
+    return Rule(lambda v: v in choices, "one of " + ", ".join(map(str, choices)))
+
+
+def checked(default, rule: Rule, optional: bool = False):
+    """A dataclass field with a default and a range rule (``None`` passes if optional)."""
+    return field(default=default, metadata={"rule": rule, "optional": optional})
+
+
+def checked_list(factory, rule: Rule):
+    """A list field whose every element must pass ``rule``."""
+    return field(default_factory=factory, metadata={"rule": rule, "each": True})
+
+
+def validate(obj, prefix: str = "") -> None:
+    """Check every ruled field of the dataclass ``obj`` (recursively); raise ConfigError."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            validate(value, key + ".")
+            continue
+        rule = f.metadata.get("rule")
+        if rule is None or (value is None and f.metadata.get("optional")):
+            continue
+        values = value if f.metadata.get("each") else [value]
+        for v in values:
+            if isinstance(v, float) and not math.isfinite(v) or not rule.test(v):
+                raise ConfigError(f"{key}={value!r} is not allowed: use {rule.allowed}")

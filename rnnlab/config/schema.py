@@ -1,0 +1,97 @@
+"""The config schema: the top-level run settings and the base of every group node.
+
+Group nodes (``cell``, ``data``, ``optimizer``) are the dataclasses that
+plugins register (subclasses of the bases here); rnnlab stores them in
+Hydra's ConfigStore, so each is both the schema and the defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from omegaconf import MISSING
+
+from rnnlab.config.checks import below, checked, non_negative, one_of, positive
+
+
+@dataclass
+class CellConfig:
+    """Base of a cell's options; every field but ``name`` goes to the cell's constructor."""
+
+    name: str = MISSING
+
+
+@dataclass
+class DataConfig:
+    """Base of a dataset's options."""
+
+    name: str = MISSING
+
+
+@dataclass
+class OptimizerConfig:
+    """Options every optimizer shares: learning rate, clipping and L2."""
+
+    name: str = MISSING
+    lr: float = checked(0.1, positive())
+    clip_norm: Optional[float] = checked(5.0, positive(), optional=True)
+    clip_value: Optional[float] = checked(None, positive(), optional=True)
+    l2: float = checked(0.0, non_negative())
+    l2_biases: bool = False
+
+
+@dataclass
+class ModelConfig:
+    hidden_size: int = checked(128, positive())
+    layers: int = checked(1, positive())
+    #: embedding width for token inputs; 0 means one-hot width (the vocabulary size)
+    embed_size: int = checked(0, non_negative())
+    dropout: float = checked(0.0, below(1.0))
+    #: classification head: on the last step, or on all hidden states flattened
+    head: str = checked("last", one_of("last", "flatten"))
+
+
+@dataclass
+class TrainConfig:
+    steps: int = checked(2000, positive())
+    batch_size: int = checked(32, positive())
+    eval_every: int = checked(250, positive())
+    log_every: int = checked(25, positive())
+    #: validation batches per evaluation during training; 0 means the whole split
+    eval_batches: int = checked(0, non_negative())
+
+
+@dataclass
+class SampleConfig:
+    length: int = checked(300, non_negative())
+    temperature: float = checked(0.8, positive())
+    prime: str = "\n"
+
+
+@dataclass
+class TrackingConfig:
+    trackers: list[str] = field(default_factory=lambda: ["metrics_file", "mlflow"])
+    experiment: str = "rnnlab"
+    #: None: MLFLOW_TRACKING_URI if set, else MLflow's default (sqlite:///mlflow.db in the cwd)
+    tracking_uri: Optional[str] = None
+    run_name: Optional[str] = None
+
+
+@dataclass
+class RunConfig:
+    cell: Any = MISSING
+    data: Any = MISSING
+    optimizer: Any = MISSING
+    bptt: int = checked(64, positive())
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    seed: int = checked(0, non_negative())
+    dtype: str = checked("float32", one_of("float32", "float64"))
+    #: BLAS threads for this job; 0 leaves the library default
+    threads: int = checked(1, non_negative())
+    #: a run directory or MLflow run id to continue
+    resume: Optional[str] = None
+

@@ -1,0 +1,95 @@
+"""The plugin contract: every hook rnnlab calls, with its arguments.
+
+A plugin is a module (or object) with functions marked ``@rnnlab.hookimpl``
+whose names match the specs below, exposed through the ``rnnlab`` entry-point
+group. rnnlab's own cells, datasets, optimizers and trackers are plugins of
+exactly this kind (see ``rnnlab.builtins``).
+
+Registration hooks receive a ``register(name, obj, config=None)`` callback.
+``config`` is a dataclass whose fields are the user-facing options (with
+defaults and types); rnnlab stores it as the Hydra config node
+``<group>/<name>``, so ``cell=<name> cell.<option>=...`` works with no YAML.
+
+Lifecycle hooks receive the ``Run`` (``rnnlab.runner.run_context.Run``):
+its ``config`` (the composed config as a plain dict), ``run_dir``, ``name``,
+``tags`` and ``meta`` (a JSON-able dict saved in every checkpoint and restored
+on resume, where a tracker keeps e.g. its remote run id). Trackers implement
+them; any other plugin may too (a callback).
+"""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("rnnlab")
+hookimpl = pluggy.HookimplMarker("rnnlab")
+
+
+@hookspec
+def register_cells(register):
+    """Register recurrent cells: ``register(name, cell_class, config=Dataclass)``.
+
+    ``cell_class(input_size, hidden_size, rng, dtype, **options)`` must follow
+    the cell contract (``rnnlab.nn.Cell``); ``options`` are the config
+    dataclass's fields other than ``name``.
+    """
+
+
+@hookspec
+def register_datasets(register):
+    """Register datasets: ``register(name, build, config=Dataclass)``.
+
+    ``build(config, seed)`` returns a ``rnnlab.data.Dataset``; ``config`` is
+    the instantiated dataclass.
+    """
+
+
+@hookspec
+def register_optimizers(register):
+    """Register optimizers: ``register(name, build, config=Dataclass)``.
+
+    ``build(params, config)`` returns an object with ``step(grads)``,
+    ``state_dict()`` and ``load_state_dict(state)`` (state: name -> ndarray).
+    """
+
+
+@hookspec
+def register_trackers(register):
+    """Register trackers: ``register(name, tracker_class)``.
+
+    ``tracker_class(run)`` is built at run start when its name is listed in
+    ``tracking.trackers``; the instance is registered as a plugin for the
+    run's duration, so its lifecycle hook methods are called.
+    """
+
+
+@hookspec
+def on_run_start(run):
+    """The run begins (or resumes: ``run.resumed_from_step`` is then > 0)."""
+
+
+@hookspec
+def on_metrics(run, step, metrics):
+    """A batch of metrics at training step ``step``: ``{"train/loss": 1.2, ...}``.
+
+    Names are ``/``-grouped (``train/``, ``val/``, ``test/``, ``grad/``,
+    ``speed/``); values are floats.
+    """
+
+
+@hookspec
+def on_evaluation(run, step, split, metrics):
+    """An evaluation on ``split`` ("val" or "test") finished at ``step``."""
+
+
+@hookspec
+def on_artifact(run, path, artifact_path):
+    """A file ``path`` inside ``run.run_dir`` is ready to keep under ``artifact_path``."""
+
+
+@hookspec
+def on_checkpoint(run, step, path, best):
+    """A checkpoint was written atomically to ``path``; ``best`` by validation loss."""
+
+
+@hookspec
+def on_run_end(run, status, error):
+    """The run ended; ``status`` is FINISHED, FAILED or KILLED; ``error`` a message or None."""
