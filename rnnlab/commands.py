@@ -1,0 +1,65 @@
+"""Subcommands beside training: ``rnnlab plugins`` and ``rnnlab sample``."""
+
+from __future__ import annotations
+
+import argparse
+
+from rnnlab.errors import RnnlabError
+
+
+def plugins_command(argv: list[str]) -> None:
+    """Print each plugin, its distribution and version, what it registers; and failures."""
+    argparse.ArgumentParser(prog="rnnlab plugins",
+                            description="List loaded plugins and what they register.").parse_args(argv)
+    from rnnlab.plugins.registry import get_registry
+
+    registry = get_registry()
+    by_plugin: dict[str, list[str]] = {}
+    for kind, entries in registry.entries.items():
+        for name, reg in entries.items():
+            by_plugin.setdefault(reg.plugin.name, []).append(f"{kind} {name}")
+    for info in registry.plugins.loaded:
+        what = ", ".join(sorted(by_plugin.get(info.name, []))) or "lifecycle hooks only"
+        print(f"{info.name}  ({info.distribution} {info.version}, {info.module}): {what}")
+    for failure in registry.plugins.failures:
+        print(f"FAILED {failure.plugin.name}  ({failure.plugin.distribution} "
+              f"{failure.plugin.version}, {failure.plugin.module}): {failure.error}")
+    for conflict in registry.conflicts:
+        print(f"CONFLICT {conflict}")
+
+
+def sample_command(argv: list[str]) -> None:
+    """Generate text from a finished character-level run."""
+    parser = argparse.ArgumentParser(
+        prog="rnnlab sample", description="Generate text from a trained character-level run.")
+    parser.add_argument("run", help="run directory, or MLflow run id")
+    parser.add_argument("--length", type=int, default=500, help="characters to generate")
+    parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--prime", default="\n", help="priming text")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    args = parser.parse_args(argv)
+    if args.length < 0 or not args.temperature > 0:
+        raise RnnlabError("--length must be >= 0 and --temperature > 0")
+
+    import numpy as np
+
+    from rnnlab.plugins.registry import get_registry
+    from rnnlab.runner.build import build_dataset, build_model
+    from rnnlab.runner.checkpoint import Checkpoint
+    from rnnlab.runner.job import resumed_config
+    from rnnlab.runner.sampling import sample_text
+
+    registry = get_registry()
+    _, conf, run_dir = resumed_config(args.run, registry)
+    dataset = build_dataset(conf, registry)
+    if dataset.task != "lm":
+        raise RnnlabError(f"run {run_dir} trained on '{conf.data.name}', which is not a text "
+                          f"dataset; sampling needs a character-level run (data=chars)")
+    model = build_model(conf, dataset, registry)
+    Checkpoint(run_dir / f"{args.checkpoint}.npz").load_into(model.params)
+    rng = np.random.default_rng(args.seed)
+    print(sample_text(model, dataset, args.prime, args.length, args.temperature, rng))
+
+
+SUBCOMMANDS = {"plugins": plugins_command, "sample": sample_command}

@@ -1,0 +1,141 @@
+"""One job from a validated config: build, start trackers, train, test, report, end."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from omegaconf import OmegaConf
+from threadpoolctl import threadpool_limits
+
+import rnnlab
+from rnnlab.errors import RnnlabError
+from rnnlab.plugins.registry import Registry, get_registry
+from rnnlab.runner.build import build_dataset, build_model, build_optimizer
+from rnnlab.runner.checkpoint import LAST, Checkpoint
+from rnnlab.runner.run_context import Run
+from rnnlab.runner.trainer import Trainer
+
+CONFIG_FILE = "config.yaml"
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, str]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": "1"}``."""
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = str(value)
+    return flat
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def make_run(config: dict, run_dir: Path) -> Run:
+    t = config["tracking"]
+    name = t["run_name"] or (f"{config['cell']['name']}-{config['data']['name']}"
+                             f"-h{config['model']['hidden_size']}")
+    tags = {"cell": config["cell"]["name"], "dataset": config["data"]["name"],
+            "rnnlab.version": rnnlab.__version__, "rnnlab.run_dir": str(run_dir.resolve())}
+    commit = _git_commit()
+    if commit:
+        tags["git.commit"] = commit
+    return Run(config=config, params=flatten(config), run_dir=run_dir, name=name, tags=tags)
+
+
+def start_trackers(run: Run, registry: Registry) -> list:
+    pm = registry.plugins.pm
+    trackers = []
+    for name in run.config["tracking"]["trackers"]:
+        tracker = registry.get("tracker", name).obj(run)
+        pm.register(tracker, name=f"tracker:{name}:{id(tracker)}")
+        trackers.append(tracker)
+    return trackers
+
+
+RESUMABLE_OVERRIDES = ("resume", "train.steps")
+
+
+def resumed_config(reference: str, registry: Registry, overrides: list[str] = ()):
+    """The saved config of the run at ``reference`` (a run directory or an MLflow run id).
+
+    ``overrides`` may only set ``train.steps`` (to train a run for longer); everything
+    else comes from the run's own config.
+    """
+    from rnnlab.cli import to_run_config
+    from rnnlab.config.schema import RunConfig
+    from rnnlab.runner.resume import find_run_dir
+
+    run_dir = find_run_dir(reference)
+    saved = OmegaConf.load(run_dir / CONFIG_FILE)
+    base = OmegaConf.structured(RunConfig)
+    for group in ("cell", "data", "optimizer"):
+        base[group] = OmegaConf.structured(registry.get(group, saved[group]["name"]).config)
+    merged = OmegaConf.merge(base, saved)
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key not in RESUMABLE_OVERRIDES:
+            raise RnnlabError(f"'{override}' cannot change a resumed run; only train.steps may "
+                              f"(the rest comes from {run_dir / CONFIG_FILE})")
+        if key == "train.steps":
+            merged.train.steps = value
+    merged.resume = str(run_dir)
+    return merged, to_run_config(merged), run_dir
+
+
+def run_job(cfg, conf, hydra_cfg) -> float:
+    """Train one model as ``conf`` says; returns the best validation loss."""
+    registry = get_registry()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    ckpt = None
+    if conf.resume:
+        cfg, conf, run_dir = resumed_config(conf.resume, registry, hydra_cfg.overrides.task)
+        ckpt = Checkpoint(run_dir / LAST)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    with threadpool_limits(limits=conf.threads or None):
+        dataset = build_dataset(conf, registry)
+        model = build_model(conf, dataset, registry)
+        optimizer = build_optimizer(conf, model, registry)
+        run = make_run(config, run_dir)
+        if ckpt is not None:
+            ckpt.check_params(model.params)
+            run.meta = ckpt.meta["run"]
+            run.resumed_from_step = ckpt.meta["step"]
+        else:
+            OmegaConf.save(cfg, run_dir / CONFIG_FILE, resolve=True)
+        hook = registry.plugins.pm.hook
+        trainer = Trainer(conf, dataset, model, optimizer, hook, run)
+        if ckpt is not None:
+            trainer.restore(ckpt)
+        trackers = start_trackers(run, registry)
+        try:
+            hook.on_run_start(run=run)
+            if ckpt is None:
+                hook.on_artifact(run=run, path=run_dir / CONFIG_FILE, artifact_path="config")
+            objective = trainer.train()
+            trainer.finish()
+            from rnnlab.runner.report_plots import write_plots
+
+            for path in write_plots(run_dir):
+                hook.on_artifact(run=run, path=path, artifact_path="plots")
+        except KeyboardInterrupt:
+            hook.on_run_end(run=run, status="KILLED", error="interrupted")
+            raise
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, RnnlabError) else f"{type(exc).__name__}: {exc}"
+            hook.on_run_end(run=run, status="FAILED", error=message.splitlines()[0] if message else "")
+            raise
+        else:
+            hook.on_run_end(run=run, status="FINISHED", error=None)
+        finally:
+            for tracker in trackers:
+                registry.plugins.pm.unregister(tracker)
+    return objective

@@ -1,0 +1,263 @@
+"""The truncated-BPTT training loop with evaluation, diagnostics and checkpoints.
+
+Language modelling: each step consumes the next ``bptt`` tokens of every
+stream; the state carries over between chunks (the gradient stops at the
+boundary) and is reset at an epoch boundary. Classification and regression:
+one target per sequence; gradients flow back only the last ``bptt`` steps.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rnnlab.errors import RnnlabError
+from rnnlab.nn.losses import mse, softmax_cross_entropy
+from rnnlab.nn.optim import clip_grad_norm, clip_grad_value, global_norm, grad_norms, l2_penalty
+from rnnlab.runner.checkpoint import BEST, LAST, Checkpoint, save_checkpoint
+from rnnlab.runner.progress import Progress
+from rnnlab.runner.sampling import sample_text
+
+LN2 = math.log(2.0)
+PROFILES_FILE = "grad_profile.json"
+
+
+class TrainingDiverged(RnnlabError):
+    """The loss or the gradient became NaN or infinite."""
+
+
+class Trainer:
+    """Trains ``model`` on ``dataset`` with ``optimizer`` as ``conf`` says; reports through ``hook``."""
+
+    def __init__(self, conf, dataset, model, optimizer, hook, run):
+        self.conf, self.data, self.model, self.opt = conf, dataset, model, optimizer
+        self.hook, self.run = hook, run
+        self.task = dataset.task
+        self.batch_size = conf.train.batch_size
+        self.bptt = conf.bptt
+        self.step = 0
+        self.epoch = 0
+        self.index = 0
+        self.best_val = math.inf
+        self.sample_rng = np.random.default_rng([conf.seed, 1])
+        self.state = model.initial_state(self.batch_size)
+        self.num_train_batches = dataset.num_batches("train", self.batch_size, self.bptt)
+        self.profiles: dict[str, list[float]] = {}
+        self.last_finite_norm = 0.0
+        self._reset_interval()
+
+    # -- one step ---------------------------------------------------------------------------
+
+    def _loss(self, out, y):
+        """Mean loss, its gradient w.r.t. ``out``, and the count of correct predictions."""
+        if self.task == "lm":
+            loss, d = softmax_cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+            correct = 0
+            return loss, d.reshape(out.shape), correct
+        if self.task == "classify":
+            loss, d = softmax_cross_entropy(out, y)
+            return loss, d, int((out.argmax(axis=1) == y).sum())
+        loss, d = mse(out, y)
+        return loss, d, 0
+
+    def _forward(self, x, state, train):
+        bptt = None if self.task == "lm" else self.bptt
+        return self.model.forward(x, state, train=train, bptt=bptt)
+
+    def train_step(self) -> None:
+        x, y = self.data.batch("train", self.epoch, self.index, self.batch_size, self.bptt)
+        state = self.state if self.task == "lm" else self.model.initial_state(len(y))
+        self.model.zero_grad()
+        out, final = self._forward(x, state, train=True)
+        loss, dout, correct = self._loss(out, y)
+        self.model.backward(dout)
+        grads = self.model.grads
+        o = self.conf.optimizer
+        l2 = l2_penalty(self.model.params, grads, o.l2, o.l2_biases) if o.l2 > 0 else 0.0
+        norm = clip_grad_norm(grads, o.clip_norm) if o.clip_norm else global_norm(grads)
+        if not (math.isfinite(loss) and math.isfinite(norm)):
+            raise TrainingDiverged(
+                f"training diverged at step {self.step + 1}: loss {loss}, gradient norm {norm} "
+                f"(last finite gradient norm {self.last_finite_norm:.4g}); lower optimizer.lr "
+                f"or set optimizer.clip_norm")
+        self.last_finite_norm = norm
+        if o.clip_value:
+            clip_grad_value(grads, o.clip_value)
+        self.opt.step(grads)
+
+        self.step += 1
+        self.index += 1
+        self.state = final
+        if self.index == self.num_train_batches:
+            self.epoch, self.index = self.epoch + 1, 0
+            self.state = self.model.initial_state(self.batch_size)
+        self.interval["loss"] += loss
+        self.interval["l2"] += l2
+        self.interval["correct"] += correct
+        self.interval["examples"] += len(y) if self.task != "lm" else y.size
+        self.interval["steps"] += 1
+        self.tokens += x.shape[0] * x.shape[1]
+
+    # -- reporting ----------------------------------------------------------------------------
+
+    def _reset_interval(self) -> None:
+        self.interval = {"loss": 0.0, "l2": 0.0, "correct": 0, "examples": 0, "steps": 0}
+        self.tokens = 0
+        self.train_seconds = 0.0
+
+    def train_metrics(self) -> dict[str, float]:
+        iv = self.interval
+        loss = iv["loss"] / iv["steps"]
+        m = {"train/loss": loss, "train/l2": iv["l2"] / iv["steps"],
+             "lr": float(self.conf.optimizer.lr),
+             "epoch": self.epoch + self.index / self.num_train_batches}
+        if self.task == "lm":
+            m["train/bpc"] = loss / LN2
+            m["speed/chars_per_s"] = self.tokens / max(self.train_seconds, 1e-9)
+        else:
+            m["speed/seqs_per_s"] = iv["examples"] / max(self.train_seconds, 1e-9)
+        if self.task == "classify":
+            m["train/acc"] = iv["correct"] / iv["examples"]
+        m.update(self.grad_metrics())
+        return m
+
+    def grad_metrics(self) -> dict[str, float]:
+        """Norms of the last step's gradients (after clipping) and its dL/dh_t profile."""
+        grads = self.model.grads
+        m = {"grad/norm": self.last_finite_norm, "grad/norm_clipped": global_norm(grads)}
+        m.update({f"grad/{k}": v for k, v in grad_norms(grads).items()})
+        profile = self.model.state_grad_norms[-1]
+        if profile is not None and len(profile):
+            first, last = float(profile[0]), float(profile[-1])
+            m["grad/dh_first"], m["grad/dh_last"] = first, last
+            if first > 0 and last > 0:
+                m["grad/dh_log10_first_over_last"] = math.log10(first / last)
+        return m
+
+    def evaluate(self, split: str, max_batches: int = 0) -> dict[str, float]:
+        n = self.data.num_batches(split, self.batch_size, self.bptt)
+        if max_batches:
+            n = min(n, max_batches)
+        total, count, correct = 0.0, 0, 0
+        state = self.model.initial_state(self.batch_size)
+        for i in range(n):
+            x, y = self.data.batch(split, 0, i, self.batch_size, self.bptt)
+            if self.task != "lm":
+                state = self.model.initial_state(len(y))
+            out, state = self._forward(x, state, train=False)
+            loss, _, c = self._loss(out, y)
+            k = y.size if self.task == "lm" else len(y)
+            total, count, correct = total + loss * k, count + k, correct + c
+        loss = total / count
+        m = {f"{split}/loss": loss}
+        if self.task == "lm":
+            m[f"{split}/bpc"] = loss / LN2
+        elif self.task == "classify":
+            m[f"{split}/acc"] = correct / count
+        else:
+            m[f"{split}/mse"] = loss
+        return m
+
+    # -- checkpoints and artifacts ----------------------------------------------------------
+
+    def meta(self) -> dict:
+        return {"step": self.step, "epoch": self.epoch, "index": self.index,
+                "best_val": self.best_val, "interval": self.interval,
+                "last_finite_norm": self.last_finite_norm,
+                "sample_rng": self.sample_rng.bit_generator.state,
+                "model_rng": self.model.rng.bit_generator.state,
+                "run": self.run.meta}
+
+    def save(self, best: bool) -> None:
+        run_dir = Path(self.run.run_dir)
+        for name, is_best in [(LAST, False)] + ([(BEST, True)] if best else []):
+            path = run_dir / name
+            save_checkpoint(path, self.model.params, self.opt.state_dict(), self.state, self.meta())
+            self.hook.on_checkpoint(run=self.run, step=self.step, path=path, best=is_best)
+
+    def _record_profile(self) -> None:
+        """Keep the last step's dL/dh_t profile in ``grad_profile.json`` (label -> norms)."""
+        profile = self.model.state_grad_norms[-1]
+        if profile is None:
+            return
+        self.profiles[f"step {self.step}"] = [float(v) for v in profile]
+        path = Path(self.run.run_dir) / PROFILES_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.profiles))
+        os.replace(tmp, path)
+
+    def restore(self, ckpt: Checkpoint) -> None:
+        """Continue exactly where ``ckpt`` left off (parameters, optimizer, data, RNGs)."""
+        ckpt.load_into(self.model.params)
+        self.opt.load_state_dict(ckpt.optim)
+        m = ckpt.meta
+        self.step, self.epoch, self.index = m["step"], m["epoch"], m["index"]
+        self.best_val, self.interval = m["best_val"], m["interval"]
+        self.last_finite_norm = m["last_finite_norm"]
+        self.sample_rng.bit_generator.state = m["sample_rng"]
+        self.model.rng.bit_generator.state = m["model_rng"]
+        self.state = [tuple(a.copy() for a in layer) for layer in ckpt.states]
+        path = Path(self.run.run_dir) / PROFILES_FILE
+        if path.is_file():
+            self.profiles = {k: v for k, v in json.loads(path.read_text()).items()
+                             if int(k.split()[-1]) <= self.step}
+
+    def write_sample(self, label: str) -> None:
+        s = self.conf.sample
+        text = sample_text(self.model, self.data, s.prime, s.length, s.temperature, self.sample_rng)
+        path = Path(self.run.run_dir) / "samples" / f"{label}.txt"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        self.hook.on_artifact(run=self.run, path=path, artifact_path="samples")
+        return text
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def evaluate_and_checkpoint(self) -> dict[str, float]:
+        m = self.evaluate("val", self.conf.train.eval_batches)
+        self.hook.on_evaluation(run=self.run, step=self.step, split="val", metrics=m)
+        self._record_profile()
+        if self.task == "lm" and self.step < self.conf.train.steps:
+            self.write_sample(f"step_{self.step:07d}")
+        best = m["val/loss"] < self.best_val
+        if best:
+            self.best_val = m["val/loss"]
+        self.save(best)
+        return m
+
+    def train(self) -> float:
+        """Run to ``train.steps``; returns the best validation loss (the sweep objective)."""
+        t = self.conf.train
+        if self.step == 0 and self.data.baselines:
+            self.hook.on_metrics(run=self.run, step=0, metrics={
+                f"data/{k}": float(v) for k, v in self.data.baselines.items()})
+        progress = Progress(total=t.steps, initial=self.step)
+        try:
+            while self.step < t.steps:
+                start = time.perf_counter()
+                self.train_step()
+                self.train_seconds += time.perf_counter() - start
+                progress.advance(self.interval["loss"] / self.interval["steps"])
+                if self.step % t.log_every == 0 or self.step == t.steps:
+                    self.hook.on_metrics(run=self.run, step=self.step, metrics=self.train_metrics())
+                    self._reset_interval()
+                if self.step % t.eval_every == 0 or self.step == t.steps:
+                    progress.note(self.evaluate_and_checkpoint())
+        finally:
+            progress.close()
+        return self.best_val
+
+    def finish(self) -> dict[str, float]:
+        """Test metrics (best checkpoint), the final sample; returns the test metrics."""
+        best = Checkpoint(Path(self.run.run_dir) / BEST)
+        best.load_into(self.model.params)
+        m = self.evaluate("test")
+        self.hook.on_evaluation(run=self.run, step=self.step, split="test", metrics=m)
+        if self.task == "lm":
+            self.write_sample("final")
+        return m

@@ -1,0 +1,209 @@
+"""Every hook in the contract, exercised through a real run of the installed command.
+
+A recorder plugin (a tracker and a registration plugin) is installed as a
+distribution on PYTHONPATH; it appends each hook call to a JSON-lines file.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from rnnlab.plugins import hookspecs
+from tests_support import REPO, rnnlab_command
+
+RECORDER = '''
+import json, os
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnlab import hookimpl
+from rnnlab.config import CellConfig, DataConfig, OptimizerConfig
+from rnnlab.nn.rnn import RNNCell
+from rnnlab.nn.optim import SGD
+
+LOG = os.environ["RECORDER_LOG"]
+
+
+def record(hook, **fields):
+    with open(LOG, "a") as f:
+        f.write(json.dumps({"hook": hook, **fields}) + "\\n")
+
+
+@dataclass
+class EchoCellConfig(CellConfig):
+    nonlinearity: str = "relu"
+
+
+def build_tiny(config, seed):
+    from rnnlab.builtins.datasets import build_difference
+    record("build_tiny", seed=seed)
+    return build_difference(config, seed)
+
+
+@dataclass
+class TinyConfig(DataConfig):
+    train_size: int = 256
+    val_size: int = 64
+    test_size: int = 64
+
+
+@dataclass
+class PlainSGDConfig(OptimizerConfig):
+    pass
+
+
+def build_plain_sgd(params, config):
+    record("build_plain_sgd", lr=config.lr)
+    return SGD(params, lr=config.lr)
+
+
+class Recorder:
+    def __init__(self, run):
+        self.run = run
+
+    @hookimpl
+    def on_run_start(self, run):
+        record("on_run_start", name=run.name, run_dir=str(run.run_dir))
+
+    @hookimpl
+    def on_metrics(self, run, step, metrics):
+        record("on_metrics", step=step, keys=sorted(metrics))
+
+    @hookimpl
+    def on_evaluation(self, run, step, split, metrics):
+        record("on_evaluation", step=step, split=split, keys=sorted(metrics))
+
+    @hookimpl
+    def on_artifact(self, run, path, artifact_path):
+        record("on_artifact", path=str(path), artifact_path=artifact_path)
+
+    @hookimpl
+    def on_checkpoint(self, run, step, path, best):
+        record("on_checkpoint", step=step, path=str(path), best=best)
+
+    @hookimpl
+    def on_run_end(self, run, status, error):
+        record("on_run_end", status=status, error=error)
+
+
+@hookimpl
+def register_cells(register):
+    register("echo_rnn", RNNCell, config=EchoCellConfig)
+
+
+@hookimpl
+def register_datasets(register):
+    register("tiny", build_tiny, config=TinyConfig)
+
+
+@hookimpl
+def register_optimizers(register):
+    register("plain_sgd", build_plain_sgd, config=PlainSGDConfig)
+
+
+@hookimpl
+def register_trackers(register):
+    register("recorder", Recorder)
+'''
+
+
+@pytest.fixture(scope="module")
+def calls(tmp_path_factory):
+    """The hook calls of one short run with every recorder registration selected."""
+    root = tmp_path_factory.mktemp("recorder")
+    site = root / "site"
+    info = site / "rnnlab_recorder-0.1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: rnnlab-recorder\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[rnnlab]\nrecorder = recorder_plugin\n")
+    (site / "recorder_plugin.py").write_text(textwrap.dedent(RECORDER))
+    log = root / "calls.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(site), "RECORDER_LOG": str(log),
+           "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db"}
+    proc = subprocess.run(
+        [rnnlab_command(), "cell=echo_rnn", "data=tiny", "optimizer=plain_sgd", "optimizer.lr=0.3",
+         "train.steps=20", "train.eval_every=10", "train.log_every=5", "train.batch_size=16",
+         "tracking.trackers=[metrics_file,recorder]"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def of(calls, hook):
+    return [c for c in calls if c["hook"] == hook]
+
+
+def test_hook_register_cells(calls):
+    assert of(calls, "on_run_start")[0]["name"] == "echo_rnn-tiny-h128"
+
+
+def test_hook_register_datasets(calls):
+    assert of(calls, "build_tiny") == [{"hook": "build_tiny", "seed": 0}]
+
+
+def test_hook_register_optimizers(calls):
+    assert of(calls, "build_plain_sgd") == [{"hook": "build_plain_sgd", "lr": 0.3}]
+
+
+def test_hook_register_trackers(calls):
+    assert calls[0]["hook"] in {"build_tiny", "build_plain_sgd"}
+    assert any(c["hook"] == "on_run_start" for c in calls)
+
+
+def test_hook_on_run_start(calls):
+    [start] = of(calls, "on_run_start")
+    assert Path(start["run_dir"]).is_dir()
+    assert calls.index(start) < min(calls.index(c) for c in of(calls, "on_metrics"))
+
+
+def test_hook_on_metrics(calls):
+    metrics = of(calls, "on_metrics")
+    assert [c["step"] for c in metrics] == [0, 5, 10, 15, 20]
+    assert all(k.startswith("data/") for k in metrics[0]["keys"])
+    assert {"train/loss", "train/acc", "grad/norm", "grad/norm_clipped", "lr"} <= set(metrics[1]["keys"])
+
+
+def test_hook_on_evaluation(calls):
+    evals = [(c["step"], c["split"]) for c in of(calls, "on_evaluation")]
+    assert evals == [(10, "val"), (20, "val"), (20, "test")]
+    assert "val/acc" in of(calls, "on_evaluation")[0]["keys"]
+
+
+def test_hook_on_artifact(calls):
+    kept = {(Path(c["path"]).name, c["artifact_path"]) for c in of(calls, "on_artifact")}
+    assert {("config.yaml", "config"), ("curves.png", "plots")} <= kept
+
+
+def test_hook_on_checkpoint(calls):
+    ckpts = of(calls, "on_checkpoint")
+    assert {c["step"] for c in ckpts} == {10, 20}
+    assert all(Path(c["path"]).is_file() for c in ckpts)
+    assert any(c["best"] for c in ckpts)
+
+
+def test_hook_on_run_end(calls):
+    assert of(calls, "on_run_end") == [{"hook": "on_run_end", "status": "FINISHED", "error": None}]
+    assert calls[-1]["hook"] == "on_run_end"
+
+
+def _hookspec_names():
+    return sorted(n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "rnnlab_spec"))
+
+
+def test_every_hookspec_has_a_test_and_a_documentation_section():
+    tests = set()
+    for path in (REPO / "tests").glob("test_*.py"):
+        tree = ast.parse(path.read_text())
+        tests |= {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    readme = (REPO / "README.md").read_text()
+    for name in _hookspec_names():
+        assert f"test_hook_{name}" in tests, f"hook {name} has no test_hook_{name}"
+        assert f"#### `{name}" in readme, f"hook {name} has no section in README.md"
