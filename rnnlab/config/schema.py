@@ -54,7 +54,7 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    steps: int = checked(2000, positive())
+    steps: int = checked(3000, positive())
     batch_size: int = checked(32, positive())
     eval_every: int = checked(250, positive())
     log_every: int = checked(25, positive())
