@@ -29,9 +29,10 @@ def plugin_venv(tmp_path_factory):
                           capture_output=True, text=True, check=True).stdout.strip()
     outer = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (root / "env" / site.split(str(env_dir) + "/")[1] / "outer.pth").write_text("\n".join(outer) + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-                    "--no-deps", "--no-build-isolation", str(REPO), str(PLUGIN)],
-                   check=True, capture_output=True, text=True, cwd=root)
+    pip = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
+                          "--quiet", "--no-deps", "--no-build-isolation", str(REPO), str(PLUGIN)],
+                         capture_output=True, text=True, cwd=root)
+    assert pip.returncode == 0, pip.stdout + pip.stderr
     return env_dir
 
 

@@ -119,7 +119,9 @@ def run_job(cfg, conf, hydra_cfg) -> float:
         try:
             hook.on_run_start(run=run)
             if ckpt is None:
-                hook.on_artifact(run=run, path=run_dir / CONFIG_FILE, artifact_path="config")
+                for path in (run_dir / CONFIG_FILE, run_dir / ".hydra" / "overrides.yaml"):
+                    if path.is_file():
+                        hook.on_artifact(run=run, path=path, artifact_path="config")
             objective = trainer.train()
             trainer.finish()
             from rnnlab.runner.report_plots import write_plots
