@@ -46,9 +46,11 @@ class Linear:
 
 
 class Dropout:
-    """Inverted dropout with rate ``p``: kept units are scaled by 1/(1-p) in training."""
+    """Inverted dropout with rate ``p`` in [0, 1): kept units are scaled by 1/(1-p) in training."""
 
     def __init__(self, p: float, rng: np.random.Generator):
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout rate must be in [0, 1), got {p}")
         self.p, self.rng = p, rng
         self._mask = None
 

@@ -90,6 +90,8 @@ class RecurrentModel:
         head's weights still see every step's hidden state; the cells get no
         gradient from the earlier ones.)
         """
+        if bptt is not None and bptt < 1:
+            raise ValueError(f"bptt must be at least 1, got {bptt}")
         x = self.embed.forward(inputs) if self.embed else inputs
         T = x.shape[0]
         keep = T if bptt is None or bptt >= T else bptt

@@ -20,11 +20,12 @@ def grad_norms(grads: dict[str, np.ndarray]) -> dict[str, float]:
 
 
 def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
-    """Scale all gradients by ``max_norm / (norm + 1e-6)`` when their global norm exceeds
-    ``max_norm`` (as torch.nn.utils.clip_grad_norm_); returns the norm before clipping."""
+    """Scale all gradients by ``max_norm / (norm + 1e-6)`` when that is below 1, i.e. when
+    their global norm exceeds ``max_norm - 1e-6`` (as torch.nn.utils.clip_grad_norm_);
+    returns the norm before clipping."""
     norm = global_norm(grads)
-    if norm > max_norm:
-        scale = max_norm / (norm + 1e-6)
+    scale = max_norm / (norm + 1e-6)
+    if scale < 1:
         for g in grads.values():
             g *= g.dtype.type(scale)
     return norm
@@ -71,7 +72,8 @@ class Optimizer:
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        out = {f"{name}/{b}": a for (name, b), a in self.state.items()}
+        """A snapshot (copies, not the live buffers): ``<param>/<buffer>`` arrays and ``steps``."""
+        out = {f"{name}/{b}": a.copy() for (name, b), a in self.state.items()}
         out["steps"] = np.array(self.steps)
         return out
 
@@ -82,8 +84,8 @@ class Optimizer:
             raise ValueError(f"optimizer state has keys {sorted(set(state) ^ set(expected))} "
                              f"that do not match this optimizer")
         for key, value in expected.items():
-            if value.shape != state[key].shape:
-                raise ValueError(f"optimizer state {key} has shape {state[key].shape}, "
+            if value.shape != np.shape(state[key]):
+                raise ValueError(f"optimizer state {key} has shape {np.shape(state[key])}, "
                                  f"expected {value.shape}")
         for (name, b), a in self.state.items():
             a[...] = state[f"{name}/{b}"]
