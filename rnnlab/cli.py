@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import sys
 from importlib.resources import files
@@ -15,6 +17,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from rnnlab.errors import RnnlabError
+from rnnlab.tracking.env import PARENT_RUN_ENV
 
 CONF_DIR = str(files("rnnlab.conf"))
 GROUPS = ("cell", "data", "optimizer")
@@ -80,15 +83,34 @@ def to_run_config(cfg: DictConfig):
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
 def hydra_main(cfg: DictConfig):
-    """One job: validate, then train. Returns the validation objective for sweepers."""
+    """One job: validate, then train. Returns the validation objective for sweepers.
+
+    In a sweep a failed job reports one line and returns NaN, so the other jobs
+    run; the sweep's summary then names it and the sweep exits non-zero.
+    """
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     from rnnlab.runner.job import run_job
 
+    hydra_cfg = HydraConfig.get()
     try:
-        return run_job(cfg, to_run_config(cfg), HydraConfig.get())
-    except RnnlabError as exc:
-        fail(str(exc))
+        return run_job(cfg, to_run_config(cfg), hydra_cfg)
+    except Exception as exc:
+        if hydra_cfg.mode != RunMode.MULTIRUN:
+            if isinstance(exc, RnnlabError):
+                fail(str(exc))
+            raise
+        if not isinstance(exc, RnnlabError):
+            logging.getLogger("rnnlab").exception("job failed")  # a bug: keep the traceback
+        message = str(exc) if isinstance(exc, RnnlabError) else f"{type(exc).__name__}: {exc}"
+        overrides = " ".join(hydra_cfg.overrides.task)
+        print(f"rnnlab: error: job {hydra_cfg.job.num} [{overrides}]: {message}", file=sys.stderr)
+        if os.environ.get(PARENT_RUN_ENV):
+            from rnnlab.tracking.mlflow_sweep import record_failed_job
+
+            record_failed_job(cfg, overrides, message)
+        return math.nan
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from rnnlab.errors import RnnlabError
 from rnnlab.plugins.registry import Registry, get_registry
 from rnnlab.runner.build import build_dataset, build_model, build_optimizer
 from rnnlab.runner.checkpoint import LAST, Checkpoint
-from rnnlab.runner.run_context import Run
+from rnnlab.runner.run_context import HOST_TAG, OVERRIDES_TAG, PID_TAG, Run
 from rnnlab.runner.trainer import Trainer
 
 CONFIG_FILE = "config.yaml"
@@ -44,7 +46,8 @@ def make_run(config: dict, run_dir: Path) -> Run:
     name = t["run_name"] or (f"{config['cell']['name']}-{config['data']['name']}"
                              f"-h{config['model']['hidden_size']}")
     tags = {"cell": config["cell"]["name"], "dataset": config["data"]["name"],
-            "rnnlab.version": rnnlab.__version__, "rnnlab.run_dir": str(run_dir.resolve())}
+            "rnnlab.version": rnnlab.__version__, "rnnlab.run_dir": str(run_dir.resolve()),
+            HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
     commit = _git_commit()
     if commit:
         tags["git.commit"] = commit
@@ -92,36 +95,39 @@ def resumed_config(reference: str, registry: Registry, overrides: list[str] = ()
 
 
 def run_job(cfg, conf, hydra_cfg) -> float:
-    """Train one model as ``conf`` says; returns the best validation loss."""
+    """Train one model as ``conf`` says; returns the best validation loss.
+
+    Trackers start before the dataset and model are built, so a job that fails
+    early (a bad data file, say) is still on record, FAILED, with its error.
+    """
     registry = get_registry()
     run_dir = Path(hydra_cfg.runtime.output_dir)
     ckpt = None
     if conf.resume:
         cfg, conf, run_dir = resumed_config(conf.resume, registry, hydra_cfg.overrides.task)
         ckpt = Checkpoint(run_dir / LAST)
-    config = OmegaConf.to_container(cfg, resolve=True)
+    run = make_run(OmegaConf.to_container(cfg, resolve=True), run_dir)
+    run.tags[OVERRIDES_TAG] = " ".join(hydra_cfg.overrides.task)
+    if ckpt is not None:
+        run.meta = ckpt.meta["run"]
+        run.resumed_from_step = ckpt.meta["step"]
+    else:
+        OmegaConf.save(cfg, run_dir / CONFIG_FILE, resolve=True)
+    hook = registry.plugins.pm.hook
     with threadpool_limits(limits=conf.threads or None):
-        dataset = build_dataset(conf, registry)
-        model = build_model(conf, dataset, registry)
-        optimizer = build_optimizer(conf, model, registry)
-        run = make_run(config, run_dir)
-        if ckpt is not None:
-            ckpt.check_params(model.params)
-            run.meta = ckpt.meta["run"]
-            run.resumed_from_step = ckpt.meta["step"]
-        else:
-            OmegaConf.save(cfg, run_dir / CONFIG_FILE, resolve=True)
-        hook = registry.plugins.pm.hook
-        trainer = Trainer(conf, dataset, model, optimizer, hook, run)
-        if ckpt is not None:
-            trainer.restore(ckpt)
         trackers = start_trackers(run, registry)
         try:
             hook.on_run_start(run=run)
+            dataset = build_dataset(conf, registry)
+            model = build_model(conf, dataset, registry)
+            optimizer = build_optimizer(conf, model, registry)
+            trainer = Trainer(conf, dataset, model, optimizer, hook, run)
             if ckpt is None:
                 for path in (run_dir / CONFIG_FILE, run_dir / ".hydra" / "overrides.yaml"):
                     if path.is_file():
                         hook.on_artifact(run=run, path=path, artifact_path="config")
+            else:
+                trainer.restore(ckpt)
             objective = trainer.train()
             trainer.finish()
             from rnnlab.runner.report_plots import write_plots

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: tags every run carries: where its process runs (to find runs killed hard) and its overrides
+HOST_TAG, PID_TAG, OVERRIDES_TAG = "rnnlab.host", "rnnlab.pid", "rnnlab.overrides"
+
 
 @dataclass
 class Run:

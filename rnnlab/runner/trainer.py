@@ -220,13 +220,14 @@ class Trainer:
 
     def evaluate_and_checkpoint(self) -> dict[str, float]:
         m = self.evaluate("val", self.conf.train.eval_batches)
+        best = m["val/loss"] < self.best_val
+        if best:
+            self.best_val = m["val/loss"]
+        m["val/best_loss"] = self.best_val
         self.hook.on_evaluation(run=self.run, step=self.step, split="val", metrics=m)
         self._record_profile()
         if self.task == "lm" and self.step < self.conf.train.steps:
             self.write_sample(f"step_{self.step:07d}")
-        best = m["val/loss"] < self.best_val
-        if best:
-            self.best_val = m["val/loss"]
         self.save(best)
         return m
 

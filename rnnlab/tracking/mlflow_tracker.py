@@ -12,6 +12,7 @@ Environment (set by a sweep's parent process):
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -23,8 +24,7 @@ from rnnlab.errors import RnnlabError
 from rnnlab.plugins.hookspecs import hookimpl
 from rnnlab.tracking.metrics_file import METRICS_FILE
 
-EXPERIMENT_ID_ENV = "MLFLOW_EXPERIMENT_ID"
-PARENT_RUN_ENV = "MLFLOW_PARENT_RUN_ID"
+from rnnlab.tracking.env import EXPERIMENT_ID_ENV, PARENT_RUN_ENV  # noqa: E402
 RUN_ID_META = "mlflow_run_id"
 CHECKPOINTS_ARTIFACT_PATH = "checkpoints"
 #: metrics held back before a flush: one ``log_batch`` call's worth
@@ -39,6 +39,12 @@ MAX_PARAM_VAL_LENGTH = 6000
 MAX_TAG_VAL_LENGTH = 8000
 
 _WITHOUT_MLFLOW = "or train without MLflow: tracking.trackers=[metrics_file]"
+
+
+def quiet_store_logs() -> None:
+    """Silence the INFO lines MLflow's sqlite store prints when it creates its tables."""
+    for name in ("mlflow.store.db.utils", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def resolve_tracking_uri(configured: str | None) -> str:
@@ -150,6 +156,7 @@ class MlflowTracker:
         from mlflow.tracking import MlflowClient
 
         check_reachable(self.uri)
+        quiet_store_logs()
         try:
             self.client = MlflowClient(tracking_uri=self.uri)
             if run.meta.get(RUN_ID_META):

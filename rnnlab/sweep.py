@@ -1,0 +1,46 @@
+"""The sweep's Hydra callback: an MLflow parent run around ``rnnlab -m`` jobs, and a summary."""
+
+from __future__ import annotations
+
+import sys
+
+from hydra.experimental.callback import Callback
+from omegaconf import OmegaConf
+
+from rnnlab.errors import RnnlabError
+
+
+class SweepCallback(Callback):
+    """Opens the parent run before any job starts; at the end, prints and keeps the summary.
+
+    A sweep with a failed job ends with exit status 1 after every job has run.
+    """
+
+    def __init__(self):
+        self.parent: str | None = None
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        tracking = OmegaConf.to_container(config.tracking, resolve=True)
+        if "mlflow" not in tracking["trackers"]:
+            return
+        from rnnlab.tracking.mlflow_sweep import start_sweep
+
+        try:
+            self.parent = start_sweep(tracking, str(config.hydra.sweep.dir),
+                                      list(config.hydra.overrides.task))
+        except RnnlabError as exc:
+            print(f"rnnlab: error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        if self.parent is None:
+            return
+        from rnnlab.tracking.mlflow_sweep import finish_sweep, summary_table
+
+        results = finish_sweep(self.parent)
+        print(f"\nsweep summary (MLflow parent run {self.parent}):\n{summary_table(results)}")
+        failed = [j for j in results if j.status != "FINISHED"]
+        if failed:
+            print(f"rnnlab: error: {len(failed)} of {len(results)} jobs did not finish: "
+                  + ", ".join(f"{j.name} [{j.overrides}]" for j in failed), file=sys.stderr)
+            raise SystemExit(1)

@@ -1,0 +1,135 @@
+"""A sweep in MLflow: one parent run, the jobs as its children, a summary at the end.
+
+The parent process creates the store, the experiment and the parent run
+before any job starts, and passes their ids to the jobs through the
+environment (concurrent first use of a new sqlite store corrupts it, and
+concurrent ``set_experiment`` files runs under "Default").
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rnnlab.runner.run_context import HOST_TAG, OVERRIDES_TAG, PID_TAG
+from rnnlab.tracking.mlflow_tracker import (EXPERIMENT_ID_ENV, PARENT_RUN_ENV, check_reachable,
+                                            ensure_experiment, quiet_store_logs,
+                                            resolve_tracking_uri)
+OBJECTIVE = "val/best_loss"
+
+
+@dataclass
+class JobResult:
+    name: str
+    overrides: str
+    status: str
+    objective: float
+    error: str
+
+
+def _client(uri: str):
+    from mlflow.tracking import MlflowClient
+
+    quiet_store_logs()
+    return MlflowClient(tracking_uri=uri)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_abandoned_runs(client, experiment_id: str) -> list[str]:
+    """Mark KILLED the RUNNING runs of this host whose process is gone (e.g. SIGKILLed)."""
+    host = socket.gethostname()
+    reaped = []
+    for run in client.search_runs([experiment_id], "attributes.status = 'RUNNING'"):
+        tags = run.data.tags
+        if tags.get(HOST_TAG) == host and PID_TAG in tags and not _alive(int(tags[PID_TAG])):
+            client.set_terminated(run.info.run_id, "KILLED")
+            reaped.append(run.info.run_id)
+    return reaped
+
+
+def start_sweep(tracking: dict, sweep_dir: str, overrides: list[str]) -> str:
+    """Create the parent run; export the store, experiment and parent ids for the jobs."""
+    uri = resolve_tracking_uri(tracking.get("tracking_uri"))
+    check_reachable(uri)
+    client = _client(uri)
+    experiment_id = os.environ.get(EXPERIMENT_ID_ENV) or ensure_experiment(
+        client, tracking["experiment"], uri)
+    reap_abandoned_runs(client, experiment_id)
+    name = f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
+    tags = {"rnnlab.sweep_dir": sweep_dir, OVERRIDES_TAG: " ".join(overrides),
+            HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+    parent = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    os.environ[EXPERIMENT_ID_ENV] = experiment_id
+    os.environ[PARENT_RUN_ENV] = parent
+    return parent
+
+
+def record_failed_job(cfg, overrides: str, error: str) -> None:
+    """Make sure a job that failed before its run started is a FAILED child of the sweep."""
+    client = _client(os.environ["MLFLOW_TRACKING_URI"])
+    experiment_id, parent = os.environ[EXPERIMENT_ID_ENV], os.environ[PARENT_RUN_ENV]
+    for run in client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent}'"):
+        if run.data.tags.get(OVERRIDES_TAG) == overrides:
+            return
+    name = f"{cfg.cell.name}-{cfg.data.name}-failed"
+    tags = {"mlflow.parentRunId": parent, OVERRIDES_TAG: overrides, "error": error[:8000]}
+    run_id = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+    client.set_terminated(run_id, "FAILED")
+
+
+def job_results(client, experiment_id: str, parent_id: str) -> list[JobResult]:
+    """The parent's children, best objective first (failed jobs last)."""
+    runs = client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'")
+    results = [JobResult(r.info.run_name, r.data.tags.get(OVERRIDES_TAG, ""), r.info.status,
+                         r.data.metrics.get(OBJECTIVE, math.nan), r.data.tags.get("error", ""))
+               for r in runs]
+    return sorted(results, key=lambda j: (j.status != "FINISHED", math.isnan(j.objective),
+                                          j.objective))
+
+
+def summary_table(results: list[JobResult]) -> str:
+    """A Markdown table of the jobs: rank, run, overrides, status, objective."""
+    lines = [f"| # | run | overrides | status | {OBJECTIVE} |", "| --- | --- | --- | --- | --- |"]
+    for i, j in enumerate(results, 1):
+        value = "" if math.isnan(j.objective) else f"{j.objective:.4f}"
+        status = j.status + (f": {j.error}" if j.error else "")
+        lines.append(f"| {i} | {j.name} | {j.overrides} | {status} | {value} |")
+    return "\n".join(lines) + "\n"
+
+
+def finish_sweep(parent_id: str) -> list[JobResult]:
+    """Close the sweep: reap dead jobs, write the summary to the parent, set its status."""
+    client = _client(os.environ["MLFLOW_TRACKING_URI"])
+    experiment_id = os.environ[EXPERIMENT_ID_ENV]
+    for run in client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent_id}' "
+                                                   f"and attributes.status = 'RUNNING'"):
+        client.set_terminated(run.info.run_id, "KILLED")
+    results = job_results(client, experiment_id, parent_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "sweep_summary.md"
+        path.write_text(summary_table(results))
+        client.log_artifact(parent_id, str(path))
+    finished = [j for j in results if j.status == "FINISHED" and not math.isnan(j.objective)]
+    if finished:
+        best = finished[0]
+        client.set_tag(parent_id, "best_run", best.name)
+        client.set_tag(parent_id, "best_overrides", best.overrides)
+        client.log_metric(parent_id, OBJECTIVE, best.objective)
+    failed = any(j.status != "FINISHED" for j in results)
+    client.set_terminated(parent_id, "FAILED" if failed else "FINISHED")
+    return results
