@@ -98,3 +98,33 @@ def test_parallel_sweep_on_a_new_sqlite_store_loses_nothing(run_rnnlab, tmp_path
         remote = [(m.step, k) for k in run.data.metrics
                   for m in client.get_metric_history(run.info.run_id, k)]
         assert sorted(points) == sorted(remote)
+
+
+def test_a_run_killed_hard_is_marked_killed_when_the_next_sweep_starts(run_rnnlab, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from tests_support import rnnlab_command
+
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"}
+    victim = subprocess.Popen([rnnlab_command(), "cell=lstm", "data=chars", "train.steps=100000",
+                               "model.hidden_size=16", "bptt=8", "train.log_every=1"],
+                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    deadline = time.monotonic() + 120
+    running = []
+    while not running and time.monotonic() < deadline:
+        time.sleep(0.5)
+        experiment = (client.get_experiment_by_name("rnnlab")
+                      if (tmp_path / "mlflow.db").exists() else None)
+        if experiment is not None:
+            running = client.search_runs([experiment.experiment_id], "attributes.status = 'RUNNING'")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    assert running, "the victim run never appeared in MLflow"
+    proc = run_rnnlab("-m", "cell=rnn", *TINY)
+    assert proc.returncode == 0, proc.stderr
+    assert client.get_run(running[0].info.run_id).info.status == "KILLED"
