@@ -78,3 +78,13 @@ def test_cfg_job_prints_the_composed_config(run_rnnlab):
     proc = run_rnnlab("cell=gru", "bptt=16", "--cfg", "job")
     assert proc.returncode == 0
     assert "name: gru" in proc.stdout and "bptt: 16" in proc.stdout
+
+
+def test_selecting_a_cell_whose_plugin_failed_to_load_shows_its_error(run_rnnlab, plugin_dist):
+    plugin_dist("rnnlab-broken", {"broken": "broken_plugin"},
+                {"broken_plugin": "raise ImportError('needs libfoo')"})
+    assert_one_line_error(run_rnnlab("cell=broken"), "entry point 'broken' of rnnlab-broken 0.1.0",
+                          "needs libfoo")
+    listing = run_rnnlab("plugins")
+    assert listing.returncode == 0
+    assert "FAILED broken  (rnnlab-broken 0.1.0, broken_plugin): ImportError: needs libfoo" in listing.stdout
