@@ -1,10 +1,13 @@
-"""The built-in datasets: chars (character-level text) and difference (the two-step toy)."""
+"""The built-in datasets: chars (character text), difference (the two-step toy), and the
+long-lag tasks adding (regression) and temporal_order (classification)."""
 
 from dataclasses import dataclass
 from typing import Optional
 
 from rnnlab.config import DataConfig, checked, positive
 from rnnlab.data import CharDataset, DifferenceDataset
+from rnnlab.data.adding import AddingDataset
+from rnnlab.data.temporal_order import TemporalOrderDataset
 from rnnlab.plugins.hookspecs import hookimpl
 
 
@@ -23,6 +26,15 @@ class DifferenceConfig(DataConfig):
     test_size: int = checked(4000, positive())
 
 
+@dataclass
+class LongLagConfig(DataConfig):
+    #: steps per sequence
+    length: int = checked(100, positive())
+    train_size: int = checked(10000, positive())
+    val_size: int = checked(1000, positive())
+    test_size: int = checked(1000, positive())
+
+
 def build_chars(c: CharsConfig, seed: int) -> CharDataset:
     return CharDataset(c.path, train_fraction=c.train_fraction, val_fraction=c.val_fraction)
 
@@ -31,7 +43,17 @@ def build_difference(c: DifferenceConfig, seed: int) -> DifferenceDataset:
     return DifferenceDataset(c.train_size, c.val_size, c.test_size, seed=seed)
 
 
+def build_adding(c: LongLagConfig, seed: int) -> AddingDataset:
+    return AddingDataset(c.length, c.train_size, c.val_size, c.test_size, seed=seed)
+
+
+def build_temporal_order(c: LongLagConfig, seed: int) -> TemporalOrderDataset:
+    return TemporalOrderDataset(c.length, c.train_size, c.val_size, c.test_size, seed=seed)
+
+
 @hookimpl
 def register_datasets(register):
     register("chars", build_chars, config=CharsConfig)
     register("difference", build_difference, config=DifferenceConfig)
+    register("adding", build_adding, config=LongLagConfig)
+    register("temporal_order", build_temporal_order, config=LongLagConfig)
