@@ -88,3 +88,9 @@ def test_selecting_a_cell_whose_plugin_failed_to_load_shows_its_error(run_rnnlab
     listing = run_rnnlab("plugins")
     assert listing.returncode == 0
     assert "FAILED broken  (rnnlab-broken 0.1.0, broken_plugin): ImportError: needs libfoo" in listing.stdout
+
+
+def test_nesterov_without_momentum_is_refused(run_rnnlab):
+    assert_one_line_error(run_rnnlab("optimizer=sgd", "optimizer.nesterov=true", "data=difference",
+                                     "tracking.trackers=[metrics_file]"),
+                          "optimizer.nesterov=true needs optimizer.momentum > 0")

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from rnnlab.errors import ConfigError
 from rnnlab.config import OptimizerConfig, below, checked, non_negative, positive
 from rnnlab.nn.optim import SGD, Adagrad, Adam
 from rnnlab.plugins.hookspecs import hookimpl
@@ -30,6 +31,9 @@ class AdamConfig(OptimizerConfig):
 
 
 def build_sgd(params, c: SGDConfig):
+    if c.nesterov and not c.momentum:
+        raise ConfigError("optimizer.nesterov=true needs optimizer.momentum > 0 "
+                          "(e.g. optimizer.momentum=0.9)")
     return SGD(params, lr=c.lr, momentum=c.momentum, nesterov=c.nesterov)
 
 
