@@ -23,6 +23,16 @@ def test_embedding_gradient_scatter_adds_repeated_ids(rng):
     assert not embed.grads["weight"][[2, 3, 5]].any()
 
 
+def test_embedding_backward_accumulates_over_calls(rng):
+    embed = Embedding(4, 2, rng, np.float64)
+    ids = np.array([[3, 1], [3, 3]])
+    dout = rng.standard_normal((2, 2, 2))
+    embed.backward(ids, dout)
+    once = embed.grads["weight"].copy()
+    embed.backward(ids, dout)
+    np.testing.assert_allclose(embed.grads["weight"], 2 * once, rtol=1e-15)
+
+
 def test_embedding_forward_gathers_rows(rng):
     embed = Embedding(5, 2, rng)
     ids = np.array([[3, 0], [3, 4]])
@@ -134,6 +144,13 @@ def test_dropout_backward_reuses_the_forward_mask(rng):
     dx = drop.backward(dout)
     np.testing.assert_allclose(dx, dout * out / x, rtol=1e-15)
     np.testing.assert_array_equal(drop.backward(dout), dx)  # no new draw
+
+
+def test_dropout_masks_from_one_seed_are_the_same_in_float32_and_float64():
+    x = np.ones((40, 25))
+    out64 = Dropout(0.3, np.random.default_rng(5)).forward(x, train=True)
+    out32 = Dropout(0.3, np.random.default_rng(5)).forward(x.astype(np.float32), train=True)
+    np.testing.assert_array_equal(out64 == 0, out32 == 0)
 
 
 @pytest.mark.parametrize("p", [1.0, -0.1])

@@ -1,13 +1,49 @@
 """RecurrentModel: gradients by finite differences for every head, input kind and option,
-truncated BPTT, state carry-over, dtypes, and params/grads as the layers' own arrays."""
+truncated BPTT, state carry-over, gradient profiles, dtypes, and params/grads as the layers'
+own arrays. Parametrized tests run the built-in cells and a StepCell written in this module."""
 
 import numpy as np
 import pytest
 
-from rnnlab.nn import (GRUCell, LSTMCell, RNNCell, RecurrentModel, l2_penalty, max_gradient_error,
-                       mse, softmax_cross_entropy)
+from rnnlab.nn import (GRUCell, LSTMCell, RNNCell, RecurrentModel, StepCell, l2_penalty,
+                       max_gradient_error, mse, softmax_cross_entropy)
 
-CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+
+class TanhStepRNN(StepCell):
+    """``h' = tanh(x W + h U + b)`` written as single steps, as a plugin author may write a cell."""
+
+    def __init__(self, input_size, hidden_size, rng, dtype=np.float32):
+        super().__init__(input_size, hidden_size, rng, dtype)
+        self.params = {"w": 0.5 * rng.standard_normal((input_size, hidden_size)),
+                       "u": 0.5 * rng.standard_normal((hidden_size, hidden_size)),
+                       "b": 0.1 * rng.standard_normal(hidden_size)}
+        self.params = {k: v.astype(dtype) for k, v in self.params.items()}
+        self.init_grads()
+
+    def step(self, x, state):
+        (h,) = state
+        h_new = np.tanh(x @ self.params["w"] + h @ self.params["u"] + self.params["b"])
+        return h_new, (h_new,), (x, h, h_new)
+
+    def step_backward(self, dstate, cache):
+        x, h, h_new = cache
+        dpre = dstate[0] * (1 - h_new * h_new)
+        self.grads["w"] += x.T @ dpre
+        self.grads["u"] += h.T @ dpre
+        self.grads["b"] += dpre.sum(axis=0)
+        return dpre @ self.params["w"].T, (dpre @ self.params["u"].T,)
+
+
+class ProfilelessRNN(TanhStepRNN):
+    """A cell that does not report ``state_grad_norms``."""
+
+    def backward(self, dhs, dfinal_state=None):
+        grads = super().backward(dhs, dfinal_state)
+        self.state_grad_norms = None
+        return grads
+
+
+CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell, "step_rnn": TanhStepRNN}
 V, E, H, CLASSES = 5, 3, 4, 3  # vocabulary, embedding, hidden units, classes
 T, N = 5, 2
 TOLERANCE = 1e-6
@@ -207,6 +243,26 @@ def test_params_and_grads_are_the_layers_own_arrays(rng, tokens):
     assert not any(g.any() for g in (model.cells[0].grads["weight_ih"], model.head.grads["weight"]))
 
 
+def test_state_grad_norms_are_each_layers_dl_dh_profile_over_the_kept_steps(rng, tokens):
+    model = make_model("gru", output_size=CLASSES, head="last")
+    out, _ = model.forward(tokens, model.initial_state(N), bptt=3)
+    dout = cross_entropy(out, rng.integers(0, CLASSES, N))[1]
+    model.backward(dout)
+    profiles = model.state_grad_norms
+    assert [p.shape for p in profiles] == [(3,), (3,)]
+    # at the last step the top layer's dL/dh is exactly what the head sends down
+    assert profiles[-1][-1] == pytest.approx(np.linalg.norm(dout @ model.params["head.weight"]),
+                                             rel=1e-12)
+
+
+def test_state_grad_norms_are_none_for_a_cell_that_reports_none(rng, tokens):
+    model = RecurrentModel(ProfilelessRNN, hidden_size=H, output_size=V, vocab_size=V,
+                           embed_size=E, layers=2, rng=rng, dtype=np.float64)
+    out, _ = model.forward(tokens, model.initial_state(N))
+    model.backward(np.ones_like(out))
+    assert model.state_grad_norms == [None, None]
+
+
 @pytest.mark.parametrize("head", ["per_step", "last", "flatten"])
 def test_float32_model_keeps_float32_everywhere(head, rng, tokens):
     model = make_model("gru", dtype=np.float32, output_size=CLASSES, head=head, seq_len=T,
@@ -225,6 +281,16 @@ def test_float32_dense_inputs_stay_float32(rng):
     out, _ = model.forward(rng.standard_normal((T, N, 3)).astype(np.float32), model.initial_state(N))
     model.backward(mse(out, np.zeros(N))[1])
     assert out.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in model.grads.values())
+
+
+def test_dense_float64_inputs_are_cast_to_a_float32_model(rng):
+    model = make_model("step_rnn", dtype=np.float32, vocab_size=None, embed_size=None,
+                       input_size=3, output_size=1, head="last")
+    out, final = model.forward(rng.standard_normal((T, N, 3)), model.initial_state(N))
+    model.backward(mse(out, np.zeros(N))[1])
+    assert out.dtype == np.float32
+    assert all(s.dtype == np.float32 for layer in final for s in layer)
     assert all(g.dtype == np.float32 for g in model.grads.values())
 
 

@@ -97,6 +97,11 @@ def test_l2_penalty_skips_1d_params_unless_biases_are_included():
     np.testing.assert_array_equal(grads["b"], np.full(3, 0.5))
 
 
+def test_nesterov_without_momentum_is_rejected_as_by_torch():
+    with pytest.raises(ValueError, match="Nesterov"):
+        SGD(make_params(np.random.default_rng(0)), lr=0.1, nesterov=True)
+
+
 def test_norms_of_all_gradients_and_of_each():
     grads = {"w": np.array([[3.0, 0.0], [0.0, 0.0]]), "b": np.array([4.0])}
     assert global_norm(grads) == pytest.approx(5.0)

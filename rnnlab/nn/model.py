@@ -60,7 +60,11 @@ class RecurrentModel:
 
     @property
     def state_grad_norms(self) -> list[np.ndarray | None]:
-        """Per layer, the (T,) norms of dL/dh_t from the last backward (None if unavailable)."""
+        """Per layer (bottom first), each cell's ``state_grad_norms`` from the last backward.
+
+        A ``(steps,)`` array of the norms of dL/dh_t over the steps backward went
+        through (all T, or the last ``bptt``), or None for a cell that gives none.
+        """
         return [cell.state_grad_norms for cell in self.cells]
 
     def zero_grad(self) -> None:
@@ -82,17 +86,22 @@ class RecurrentModel:
 
     def forward(self, inputs: np.ndarray, state: list[State], train: bool = True,
                 bptt: int | None = None):
-        """Outputs and the final state for ``inputs``.
+        """Run ``inputs`` (ids (T, N) or floats (T, N, D)) from ``state``; return
+        ``(outputs, final_state)``.
+
+        ``outputs`` are logits (T, N, C) for the per_step head, (N, C) otherwise;
+        ``final_state`` is, per layer, the cell's final state tuple: fed into the
+        next call it carries the state over, with the gradient cut at the boundary.
 
         With ``bptt`` shorter than T, the first ``T - bptt`` steps run first and
         only the last ``bptt`` are kept for ``backward``: gradients reach the
-        cells through the last ``bptt`` steps only. (With the flatten head, the
-        head's weights still see every step's hidden state; the cells get no
-        gradient from the earlier ones.)
+        cells (and the embedding) through the last ``bptt`` steps only. (With the
+        flatten head, the head's weights still see every step's hidden state; the
+        cells get no gradient from the earlier ones.)
         """
         if bptt is not None and bptt < 1:
             raise ValueError(f"bptt must be at least 1, got {bptt}")
-        x = self.embed.forward(inputs) if self.embed else inputs
+        x = self.embed.forward(inputs) if self.embed else np.asarray(inputs, self.dtype)
         T = x.shape[0]
         keep = T if bptt is None or bptt >= T else bptt
         early = []

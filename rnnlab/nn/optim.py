@@ -96,6 +96,8 @@ class SGD(Optimizer):
     """SGD with optional (Nesterov) momentum, as torch.optim.SGD without dampening."""
 
     def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False):
+        if nesterov and not momentum:
+            raise ValueError("Nesterov momentum needs momentum > 0")
         self.buffers = ("momentum",) if momentum else ()
         super().__init__(params, lr)
         self.momentum, self.nesterov = momentum, nesterov
@@ -118,8 +120,8 @@ class Adagrad(Optimizer):
                  initial_accumulator_value: float = 0.0):
         super().__init__(params, lr)
         self.eps = eps
-        for (_, _), a in self.state.items():
-            a.fill(initial_accumulator_value)
+        for acc in self.state.values():
+            acc.fill(initial_accumulator_value)
 
     def update(self, name, p, g):
         acc = self.state[(name, "sum")]
