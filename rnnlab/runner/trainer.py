@@ -17,13 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.errors import RnnlabError
-from rnnlab.nn.losses import mse, softmax_cross_entropy
+from rnnlab.nn.losses import LN2, mse, softmax_cross_entropy
 from rnnlab.nn.optim import clip_grad_norm, clip_grad_value, global_norm, grad_norms, l2_penalty
 from rnnlab.runner.checkpoint import BEST, LAST, Checkpoint, save_checkpoint
 from rnnlab.runner.progress import Progress
 from rnnlab.runner.sampling import sample_text
 
-LN2 = math.log(2.0)
 PROFILES_FILE = "grad_profile.json"
 
 
