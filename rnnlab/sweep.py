@@ -5,9 +5,21 @@ from __future__ import annotations
 import sys
 
 from hydra.experimental.callback import Callback
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, read_write
 
 from rnnlab.errors import RnnlabError
+
+
+def copy_env_to_jobs(config, names) -> None:
+    """Have Hydra copy these variables of this process into every job's ``hydra.job.env_set``.
+
+    Launchers rebuild each job's config from ``hydra.overrides`` here, and the job
+    sets ``env_set`` itself wherever it runs: on a Ray cluster or a Slurm node, jobs
+    do not inherit this process's environment.
+    """
+    names = list(dict.fromkeys([*config.hydra.job.env_copy, *names]))
+    with read_write(config.hydra):
+        config.hydra.overrides.hydra.append(f"hydra.job.env_copy=[{','.join(names)}]")
 
 
 class SweepCallback(Callback):
@@ -23,7 +35,7 @@ class SweepCallback(Callback):
         tracking = OmegaConf.to_container(config.tracking, resolve=True)
         if "mlflow" not in tracking["trackers"]:
             return
-        from rnnlab.tracking.mlflow_sweep import start_sweep
+        from rnnlab.tracking.mlflow_sweep import SWEEP_ENV, start_sweep
 
         try:
             self.parent = start_sweep(tracking, str(config.hydra.sweep.dir),
@@ -31,6 +43,7 @@ class SweepCallback(Callback):
         except RnnlabError as exc:
             print(f"rnnlab: error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
+        copy_env_to_jobs(config, SWEEP_ENV)
 
     def on_multirun_end(self, config, **kwargs) -> None:
         if self.parent is None:

@@ -21,6 +21,8 @@ from rnnlab.tracking.mlflow_tracker import (EXPERIMENT_ID_ENV, PARENT_RUN_ENV, c
                                             ensure_experiment, quiet_store_logs,
                                             resolve_tracking_uri)
 OBJECTIVE = "val/best_loss"
+#: what a job needs to join the sweep, exported by ``start_sweep``
+SWEEP_ENV = ("MLFLOW_TRACKING_URI", EXPERIMENT_ID_ENV, PARENT_RUN_ENV)
 
 
 @dataclass
