@@ -1,0 +1,177 @@
+"""The installed ``rnnlab`` command against the bare engine loop, and the command's start-up.
+
+- ``rnnlab --help``: wall time of the console script, and whether it imports
+  mlflow (``PYTHONPROFILEIMPORTTIME=1``, the environment form of ``-X importtime``).
+- Training: ``rnnlab cell=lstm data=chars ...`` in a temporary directory (its own
+  MLflow sqlite store and outputs/), with the default trackers (metrics file and
+  MLflow) at the default logging interval. It runs through a thin wrapper
+  (``python -m benchmarks.end_to_end --child``) that loads the same console entry
+  point and records, around the runner's ``Trainer.train_step`` and
+  ``Trainer.evaluate_and_checkpoint``, when each step and evaluation started and
+  ended (a few microseconds per step). From that:
+
+  * start-up: from spawning the process to the start of the first training step;
+  * ``speed/chars_per_s``: the runner's own metric (train_step time only), the
+    median over its logging intervals after the first, read from metrics.jsonl;
+  * loop chars/s: wall time from the first step's start to the last step's end,
+    less the evaluations and checkpoints in between, so logging, MLflow calls and
+    progress output all count;
+  * the median step: chars per second of the median ``train_step`` call.
+
+- The bare engine: the same model, data (the chars dataset's train split),
+  batch, bptt and thread count, stepped in a plain loop in this process, half
+  before and half after the command runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SPEED_METRIC = "speed/chars_per_s"
+BATCH, BPTT = 32, 64
+CHARS_PER_STEP = BATCH * BPTT
+
+
+def console_script() -> str | None:
+    """Path of the installed ``rnnlab`` script: beside this interpreter, else on PATH."""
+    beside = Path(sys.executable).parent / "rnnlab"
+    return str(beside) if beside.is_file() else shutil.which("rnnlab")
+
+
+def child_env() -> dict[str, str]:
+    """This environment without MLflow's run-routing variables, with the repo importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    return env
+
+
+def help_timing(script: str, repeats: int) -> dict:
+    """Median wall seconds of ``rnnlab --help``, and the heavy modules it imports."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([script, "--help"], capture_output=True, check=True, env=child_env())
+        times.append(time.perf_counter() - start)
+    profile = subprocess.run([script, "--help"], capture_output=True, text=True, check=True,
+                             env=dict(child_env(), PYTHONPROFILEIMPORTTIME="1"))
+    modules = [line.rsplit("|", 1)[1].strip() for line in profile.stderr.splitlines()
+               if line.startswith("import time:") and "|" in line]
+    heavy = {name: any(m == name or m.startswith(name + ".") for m in modules)
+             for name in ("mlflow", "torch", "rnnlab.runner", "matplotlib")}
+    return {"help_s": statistics.median(times), "modules": len(modules), "imports": heavy}
+
+
+def run_command(steps: int, hidden: int, workdir: Path) -> dict:
+    """Train with the installed command via the timing wrapper; timings and the speed metric."""
+    timing_file = workdir / "timing.json"
+    overrides = ["cell=lstm", "data=chars", f"model.hidden_size={hidden}", f"bptt={BPTT}",
+                 f"train.batch_size={BATCH}", f"train.steps={steps}", "threads=1"]
+    spawned = time.time()
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.end_to_end", "--child",
+                           str(timing_file), *overrides],
+                          cwd=workdir, capture_output=True, text=True, env=child_env())
+    if proc.returncode != 0 or not timing_file.is_file():
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        raise RuntimeError(f"rnnlab {' '.join(overrides)} failed (exit {proc.returncode}): "
+                           + " | ".join(tail))
+    t = json.loads(timing_file.read_text())
+    metrics_files = sorted(workdir.glob("outputs/**/metrics.jsonl"))
+    speeds = [m[SPEED_METRIC] for line in metrics_files[-1].read_text().splitlines()
+              if SPEED_METRIC in (m := json.loads(line)["metrics"])]
+    starts, ends = t["step_starts"], t["step_ends"]
+    inside = sum(e - s for s, e in t["evaluations"] if starts[0] <= s and e <= ends[-1])
+    chars = CHARS_PER_STEP * len(starts)
+    return {"startup_s": t["first_step_wall"] - spawned,
+            "speed_metric": statistics.median(speeds[1:] or speeds),
+            "loop_chars_per_s": chars / (ends[-1] - starts[0] - inside),
+            "step_median_chars_per_s": CHARS_PER_STEP / statistics.median(
+                e - s for s, e in zip(starts, ends)),
+            "evaluations_in_loop": sum(1 for s, e in t["evaluations"] if e <= ends[-1]),
+            "steps": len(starts), "overrides": " ".join(overrides)}
+
+
+def bare_engine(hidden: int, steps: int) -> list[float]:
+    """Seconds of each of ``steps`` bare engine steps with the command's model and data."""
+    from benchmarks.engine_lm import EngineLM
+    from benchmarks.workload import Shape, threads
+    from rnnlab.data.chars import CharDataset
+
+    data = CharDataset()
+    shape = Shape("lstm", hidden, vocab=data.vocab_size, batch=BATCH, steps=BPTT)
+    engine = EngineLM(shape, ids=data.splits["train"])
+    times = []
+    with threads(1):
+        engine.step()
+        for _ in range(steps):
+            start = time.perf_counter()
+            engine.step()
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def measure(steps: int, bare_steps: int, help_repeats: int, hidden: int = 128) -> dict:
+    """Everything above; ``{"skipped": reason}`` when the command cannot train."""
+    script = console_script()
+    if script is None:
+        return {"skipped": "no rnnlab console script found (pip install -e . first)"}
+    result = help_timing(script, help_repeats)
+    bare = bare_engine(hidden, bare_steps // 2)
+    with tempfile.TemporaryDirectory(prefix="rnnlab-bench-") as tmp:
+        try:
+            result.update(run_command(steps, hidden, Path(tmp)))
+        except (RuntimeError, IndexError, KeyError, ValueError) as exc:
+            result["skipped"] = f"rnnlab could not train here: {exc}"
+            return result
+    bare += bare_engine(hidden, bare_steps - bare_steps // 2)
+    result["bare_median_chars_per_s"] = CHARS_PER_STEP / statistics.median(bare)
+    result["bare_loop_chars_per_s"] = CHARS_PER_STEP * len(bare) / sum(bare)
+    return result
+
+
+def child(timing_file: str, overrides: list[str]) -> None:
+    """Run the installed ``rnnlab`` entry point with timing around the trainer's methods."""
+    from importlib.metadata import entry_points
+
+    from rnnlab.runner.trainer import Trainer
+
+    timing = {"step_starts": [], "step_ends": [], "evaluations": []}
+    train_step, evaluate = Trainer.train_step, Trainer.evaluate_and_checkpoint
+
+    def timed_step(self):
+        if not timing["step_starts"]:
+            timing["first_step_wall"] = time.time()
+        timing["step_starts"].append(time.perf_counter())
+        train_step(self)
+        timing["step_ends"].append(time.perf_counter())
+
+    def timed_evaluation(self):
+        start = time.perf_counter()
+        try:
+            return evaluate(self)
+        finally:
+            timing["evaluations"].append((start, time.perf_counter()))
+
+    Trainer.train_step, Trainer.evaluate_and_checkpoint = timed_step, timed_evaluation
+    (main,) = entry_points(group="console_scripts", name="rnnlab")
+    sys.argv = ["rnnlab", *overrides]
+    try:
+        main.load()()
+    finally:
+        if timing["step_starts"]:
+            Path(timing_file).write_text(json.dumps(timing))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2], sys.argv[3:])
+    else:
+        print(json.dumps(measure(steps=100, bare_steps=60, help_repeats=3), indent=1))

@@ -1,0 +1,45 @@
+"""rnnlab's engine on the workload: the training step of the runner, without the runner."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.workload import CLIP_NORM, LR, Chunks, Shape
+from rnnlab.nn import (Adagrad, GRUCell, LSTMCell, RecurrentModel, RNNCell, clip_grad_norm,
+                       softmax_cross_entropy)
+
+CELL_CLASSES = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+
+
+def build_model(shape: Shape, seed: int = 0) -> RecurrentModel:
+    """Embedding (V -> V) -> one cell layer of ``shape.hidden`` units -> linear head (-> V), float32."""
+    return RecurrentModel(CELL_CLASSES[shape.cell], vocab_size=shape.vocab, embed_size=shape.vocab,
+                          hidden_size=shape.hidden, output_size=shape.vocab,
+                          rng=np.random.default_rng(seed), dtype=np.float32)
+
+
+class EngineLM:
+    """``step()`` trains on the next chunk: forward, cross-entropy, backward, clip, Adagrad.
+
+    ``ids``: the token sequence to train on (default: the workload's corpus).
+    """
+
+    def __init__(self, shape: Shape, ids: np.ndarray | None = None):
+        self.shape = shape
+        self.model = build_model(shape)
+        self.opt = Adagrad(self.model.params, lr=LR)
+        self.chunks = Chunks(shape, ids)
+        self.state = self.model.initial_state(shape.batch)
+
+    def step(self) -> float:
+        x, y, restart = self.chunks.next()
+        if restart:
+            self.state = self.model.initial_state(self.shape.batch)
+        model = self.model
+        model.zero_grad()
+        logits, self.state = model.forward(x, self.state)
+        loss, dlogits = softmax_cross_entropy(logits.reshape(-1, self.shape.vocab), y.reshape(-1))
+        model.backward(dlogits.reshape(logits.shape))
+        clip_grad_norm(model.grads, CLIP_NORM)
+        self.opt.step(model.grads)
+        return loss

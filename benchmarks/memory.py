@@ -1,0 +1,149 @@
+"""Peak memory of training against the arrays training must hold.
+
+Each measurement runs in a fresh subprocess (``python -m benchmarks.memory CELL
+HIDDEN FRAMEWORK``) so that nothing else the benchmark allocated counts:
+
+- RSS: the resident set (``VmRSS`` in /proc/self/status) once the libraries are
+  imported and warmed up on a tiny model, against the process's peak resident
+  set (``VmHWM``) after building the model and a few training steps: the growth
+  is what training added, allocator slack included.
+- tracemalloc (engine only): numpy reports its array buffers to tracemalloc, so
+  the traced peak from building the model on counts array memory, temporaries
+  included, without the interpreter, libraries and allocator slack. torch's
+  tensors are not traced, so there is no such figure for torch.
+
+The arrays training must hold are computed from sizes: parameters, gradients and
+Adagrad's accumulators (one each per parameter), and the BPTT cache that the
+backward pass needs (see ``bptt_cache_floats``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import subprocess
+import sys
+import tracemalloc
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.flops import GATES
+from benchmarks.workload import Shape, threads
+
+MB = 1e6
+REPO = Path(__file__).resolve().parents[1]
+
+
+def bptt_cache_floats(shape: Shape) -> int:
+    """Floats that backward needs from the forward pass of one chunk.
+
+    The embedded inputs (T, N, E), the hidden states with the initial one
+    (T+1, N, H), the gate activations (T, N, G*H), the LSTM's cell states
+    (T+1, N, H) or the GRU's ``W_hn h + b_hn`` (T, N, H), and the logits turned
+    into probabilities (T*N, V).
+    """
+    T, N, H, V = shape.steps, shape.batch, shape.hidden, shape.vocab
+    extra = {"lstm": (T + 1) * N * H, "gru": T * N * H, "rnn": 0}[shape.cell]
+    return T * N * V + (T + 1) * N * H + T * N * GATES[shape.cell] * H + extra + T * N * V
+
+
+def parameter_count(shape: Shape) -> int:
+    G, H, V = GATES[shape.cell], shape.hidden, shape.vocab
+    return V * V + G * H * (V + H) + 2 * G * H + H * V + V
+
+
+def must_hold_bytes(shape: Shape) -> dict[str, float]:
+    """Bytes (float32) of parameters, gradients, Adagrad state and the BPTT cache."""
+    params = 4 * parameter_count(shape)
+    parts = {"params": params, "grads": params, "adagrad": params,
+             "bptt_cache": 4 * bptt_cache_floats(shape)}
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def held_float_bytes(objects) -> int:
+    """Bytes of the distinct float buffers in the attributes of ``objects`` (views counted once)."""
+    roots = {}
+    for obj in objects:
+        for value in vars(obj).values():
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                while isinstance(value.base, np.ndarray):
+                    value = value.base
+                roots[id(value)] = value.nbytes
+    return sum(roots.values())
+
+
+def rss_bytes(field: str) -> int:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process, from /proc/self/status.
+
+    (``getrusage``'s ``ru_maxrss`` would do for the peak, but Linux carries it
+    over ``execve`` from the parent, so a child would report its parent's peak.)
+    """
+    with open("/proc/self/status") as f:
+        line = next(line for line in f if line.startswith(field + ":"))
+    return int(line.split()[1]) * 1024  # kB
+
+
+def measure_in_this_process(shape: Shape, framework: str, steps: int) -> dict[str, float]:
+    """Peak RSS growth and traced peak from building the model to ``steps`` training steps later.
+
+    A tiny model (H=8) trains two steps first, so that what the libraries set up
+    once per process (BLAS buffers, lazily loaded kernels) is in the baseline.
+    The tokens are random ids, just enough for the steps, so that no corpus
+    loading shows up in the figures.
+    """
+    if framework == "torch":
+        from benchmarks.torch_lm import TorchLM as Trainer
+    else:
+        from benchmarks.engine_lm import EngineLM as Trainer
+    ids = np.random.default_rng(0).integers(0, shape.vocab, shape.batch * (shape.steps * steps + 2),
+                                            dtype=np.int32)
+    with threads(1):
+        warmup = Trainer(replace(shape, hidden=8), ids)
+        warmup.step()
+        warmup.step()
+        del warmup
+        gc.collect()
+        rss_before = rss_bytes("VmRSS")
+        tracemalloc.start()
+        trainer = Trainer(shape, ids)
+        for _ in range(steps):
+            trainer.step()
+        result = {"rss_growth": rss_bytes("VmHWM") - rss_before,
+                  "traced_peak": tracemalloc.get_traced_memory()[1]}
+        tracemalloc.stop()
+        if framework == "engine":
+            model = trainer.model
+            model.forward(trainer.chunks.next()[0], trainer.state)
+            result["engine_cache"] = held_float_bytes([model, model.embed, model.head,
+                                                       *model.cells])
+    return result
+
+
+def measure(shape: Shape, framework: str, steps: int = 4) -> dict[str, float]:
+    """Run ``measure_in_this_process`` in a fresh interpreter; its result, in bytes."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO),
+                                                                   os.environ.get("PYTHONPATH")])))
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.memory", shape.cell, str(shape.hidden), framework,
+         "--steps", str(steps)], capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cell", choices=sorted(GATES))
+    parser.add_argument("hidden", type=int)
+    parser.add_argument("framework", choices=("engine", "torch"))
+    parser.add_argument("--steps", type=int, default=4)
+    args = parser.parse_args()
+    print(json.dumps(measure_in_this_process(Shape(args.cell, args.hidden), args.framework,
+                                             args.steps)))
+
+
+if __name__ == "__main__":
+    main()

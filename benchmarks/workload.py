@@ -1,0 +1,116 @@
+"""The shared workload (a character LM on tinyshakespeare) and the interleaved timer.
+
+Every implementation trains on the same chunks in the same order: the corpus is
+cut into ``N`` contiguous streams, step ``k`` reads characters ``kT .. (k+1)T`` of
+every stream and predicts the next ones, and the hidden state carries over from
+one chunk to the next (reset when the chunks wrap around).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from rnnlab.data.chars import default_corpus
+
+CELLS = ("rnn", "lstm", "gru")
+#: The clipping norm and Adagrad learning rate of every training step benchmarked.
+CLIP_NORM, LR = 5.0, 0.1
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A char-LM training step: vocabulary V (embedding width E = V), N streams, T steps, H units."""
+
+    cell: str
+    hidden: int
+    vocab: int = 96
+    batch: int = 32
+    steps: int = 64
+
+    @property
+    def chars_per_step(self) -> int:
+        return self.batch * self.steps
+
+
+@lru_cache(maxsize=None)
+def corpus_ids(vocab: int) -> np.ndarray:
+    """tinyshakespeare as ids below ``vocab``: printable ASCII from 0, anything else ``vocab - 1``.
+
+    With ``vocab=96`` that is the 95 printable characters plus one id for newline
+    and the rest, the vocabulary of a plain-ASCII text file.
+    """
+    codes = np.frombuffer(default_corpus().encode("utf-32-le"), dtype="<u4").astype(np.int64) - 32
+    return np.where((codes >= 0) & (codes < vocab - 1), codes, vocab - 1).astype(np.int32)
+
+
+class Chunks:
+    """The (inputs, targets) chunks of ``shape``, each ``(T, N)`` int32, cycled in order.
+
+    ``ids`` is the token sequence (default ``corpus_ids(shape.vocab)``); ``convert``
+    turns the int32 streams into another array type once (e.g. a torch tensor), so
+    that no conversion happens per step.
+    """
+
+    def __init__(self, shape: Shape, ids: np.ndarray | None = None,
+                 convert: Callable = lambda streams: streams):
+        ids = corpus_ids(shape.vocab) if ids is None else ids
+        length = len(ids) // shape.batch
+        streams = ids[:length * shape.batch].reshape(shape.batch, length).T  # (length, N)
+        self.shape, self.streams = shape, convert(np.ascontiguousarray(streams))
+        self.count = (length - 1) // shape.steps
+        self.index = 0
+
+    def next(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The next ``(inputs, targets, restart)``; ``restart`` is True when the state must reset."""
+        T, k = self.shape.steps, self.index
+        self.index = (k + 1) % self.count
+        return self.streams[k * T:(k + 1) * T], self.streams[k * T + 1:(k + 1) * T + 1], k == 0
+
+
+@contextmanager
+def threads(count: int):
+    """Limit numpy's BLAS and torch (if imported) to ``count`` threads."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch else None
+    if torch:
+        torch.set_num_threads(count)
+    try:
+        with threadpool_limits(limits=count, user_api="blas"):
+            yield
+    finally:
+        if torch:
+            torch.set_num_threads(before)
+
+
+def interleaved(steps: dict[str, Callable[[], object]], repeats: int, warmup: int,
+                settle: float = 0.0) -> dict[str, float]:
+    """Median seconds per call of each function, timed in turns (a, b, c, c, b, a, a, ...).
+
+    Interleaving spreads the load of other processes over all contenders
+    instead of penalising whichever ran while the machine was busy. ``settle``
+    seconds of sleep before each timed call let the worker threads of the
+    previous contender's thread pool (OpenBLAS, OpenMP) stop spinning, so that
+    they do not steal the cores from the next one.
+    """
+    for fn in steps.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in steps}
+    names = list(steps)
+    for r in range(repeats):
+        for name in names if r % 2 == 0 else reversed(names):
+            time.sleep(settle)
+            start = time.perf_counter()
+            steps[name]()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
