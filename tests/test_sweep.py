@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
+
+from tests_support import metric_points
 
 pytestmark = pytest.mark.slow
 
@@ -92,12 +93,8 @@ def test_parallel_sweep_on_a_new_sqlite_store_loses_nothing(run_rnnlab, tmp_path
     children = [r for r in runs["rnnlab"] if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert len(children) == 8 and all(r.info.status == "FINISHED" for r in children)
     for run in children:
-        local = Path(run.data.tags["rnnlab.run_dir"]) / "metrics.jsonl"
-        points = [(rec["step"], k) for rec in map(json.loads, local.read_text().splitlines())
-                  for k in rec["metrics"]]
-        remote = [(m.step, k) for k in run.data.metrics
-                  for m in client.get_metric_history(run.info.run_id, k)]
-        assert sorted(points) == sorted(remote)
+        local, remote = metric_points(client, run)
+        assert local and local == remote
 
 
 def test_a_run_killed_hard_is_marked_killed_when_the_next_sweep_starts(run_rnnlab, tmp_path):

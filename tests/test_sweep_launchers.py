@@ -7,7 +7,6 @@ processes of their own and reach it over HTTP.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -21,7 +20,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from tests_support import rnnlab_command
+from tests_support import metric_points, rnnlab_command
 
 pytestmark = pytest.mark.slow
 
@@ -133,12 +132,8 @@ def test_no_run_lands_in_the_default_experiment(sweep):
 def test_every_metric_point_a_job_logged_reaches_the_server(sweep):
     client, _, children = sweep
     for run in children:
-        local = Path(run.data.tags["rnnlab.run_dir"]) / "metrics.jsonl"
-        points = [(rec["step"], key) for rec in map(json.loads, local.read_text().splitlines())
-                  for key in rec["metrics"]]
-        remote = [(m.step, key) for key in run.data.metrics
-                  for m in client.get_metric_history(run.info.run_id, key)]
-        assert points and sorted(points) == sorted(remote)
+        local, remote = metric_points(client, run)
+        assert local and local == remote
 
 
 def test_every_job_carries_the_sweeps_ids_in_its_own_config(sweep):
