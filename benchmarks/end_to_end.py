@@ -26,7 +26,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -35,7 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks import env_with_repo
+
 SPEED_METRIC = "speed/chars_per_s"
 BATCH, BPTT = 32, 64
 CHARS_PER_STEP = BATCH * BPTT
@@ -48,10 +48,8 @@ def console_script() -> str | None:
 
 
 def child_env() -> dict[str, str]:
-    """This environment without MLflow's run-routing variables, with the repo importable."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    return env
+    """The repo importable, MLflow's variables removed (so its defaults apply)."""
+    return {k: v for k, v in env_with_repo().items() if not k.startswith("MLFLOW_")}
 
 
 def help_timing(script: str, repeats: int) -> dict:

@@ -22,33 +22,32 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import subprocess
 import sys
 import tracemalloc
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
+from benchmarks import env_with_repo
 from benchmarks.flops import GATES
 from benchmarks.workload import Shape, threads
 
 MB = 1e6
-REPO = Path(__file__).resolve().parents[1]
 
 
 def bptt_cache_floats(shape: Shape) -> int:
     """Floats that backward needs from the forward pass of one chunk.
 
     The embedded inputs (T, N, E), the hidden states with the initial one
-    (T+1, N, H), the gate activations (T, N, G*H), the LSTM's cell states
-    (T+1, N, H) or the GRU's ``W_hn h + b_hn`` (T, N, H), and the logits turned
-    into probabilities (T*N, V).
+    (T+1, N, H), the gate activations (T, N, G*H; none for the plain RNN, whose
+    activation is h itself), the LSTM's cell states (T+1, N, H) or the GRU's
+    ``W_hn h + b_hn`` (T, N, H), and the logits turned into probabilities (T*N, V).
     """
     T, N, H, V = shape.steps, shape.batch, shape.hidden, shape.vocab
+    gates = 0 if shape.cell == "rnn" else GATES[shape.cell]
     extra = {"lstm": (T + 1) * N * H, "gru": T * N * H, "rnn": 0}[shape.cell]
-    return T * N * V + (T + 1) * N * H + T * N * GATES[shape.cell] * H + extra + T * N * V
+    return T * N * V + (T + 1) * N * H + T * N * gates * H + extra + T * N * V
 
 
 def parameter_count(shape: Shape) -> int:
@@ -100,8 +99,8 @@ def measure_in_this_process(shape: Shape, framework: str, steps: int) -> dict[st
         from benchmarks.torch_lm import TorchLM as Trainer
     else:
         from benchmarks.engine_lm import EngineLM as Trainer
-    ids = np.random.default_rng(0).integers(0, shape.vocab, shape.batch * (shape.steps * steps + 2),
-                                            dtype=np.int32)
+    count = shape.batch * (shape.steps * steps + 2)
+    ids = np.random.default_rng(0).integers(0, shape.vocab, count, dtype=np.int32)
     with threads(1):
         warmup = Trainer(replace(shape, hidden=8), ids)
         warmup.step()
@@ -113,10 +112,11 @@ def measure_in_this_process(shape: Shape, framework: str, steps: int) -> dict[st
         trainer = Trainer(shape, ids)
         for _ in range(steps):
             trainer.step()
-        result = {"rss_growth": rss_bytes("VmHWM") - rss_before,
-                  "traced_peak": tracemalloc.get_traced_memory()[1]}
+        result = {"rss_growth": rss_bytes("VmHWM") - rss_before}
+        traced_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         if framework == "engine":
+            result["traced_peak"] = traced_peak
             model = trainer.model
             model.forward(trainer.chunks.next()[0], trainer.state)
             result["engine_cache"] = held_float_bytes([model, model.embed, model.head,
@@ -126,11 +126,9 @@ def measure_in_this_process(shape: Shape, framework: str, steps: int) -> dict[st
 
 def measure(shape: Shape, framework: str, steps: int = 4) -> dict[str, float]:
     """Run ``measure_in_this_process`` in a fresh interpreter; its result, in bytes."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO),
-                                                                   os.environ.get("PYTHONPATH")])))
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.memory", shape.cell, str(shape.hidden), framework,
-         "--steps", str(steps)], capture_output=True, text=True, env=env, check=True)
+         "--steps", str(steps)], capture_output=True, text=True, env=env_with_repo(), check=True)
     return json.loads(out.stdout.splitlines()[-1])
 
 

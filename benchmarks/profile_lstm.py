@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from benchmarks.engine_lm import EngineLM
-from benchmarks.run import table
+from benchmarks.markdown import table
 from benchmarks.torch_lm import TorchLM
 from benchmarks.workload import CLIP_NORM, Shape, threads
 from rnnlab.nn import clip_grad_norm, softmax_cross_entropy
@@ -69,7 +69,7 @@ def engine_phases(engine: EngineLM, repeats: int) -> dict[str, float]:
 
 
 def engine_gemms(engine: EngineLM, repeats: int) -> dict[str, float]:
-    """Median seconds of the cell's and head's GEMMs, replayed alone (shapes and layouts as issued)."""
+    """Median seconds of the cell's and head's GEMMs replayed alone, as issued (shapes, layouts)."""
     shape, cell = engine.shape, engine.model.cells[0]
     T, N, H, V = shape.steps, shape.batch, shape.hidden, shape.vocab
     G = cell.params["weight_hh"].shape[0] // H

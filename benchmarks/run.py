@@ -10,7 +10,6 @@ process, the contenders interleaved step by step; nothing here asserts a target.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -27,6 +26,7 @@ from threadpoolctl import threadpool_info  # noqa: E402
 from benchmarks import end_to_end, memory  # noqa: E402
 from benchmarks.engine_lm import EngineLM  # noqa: E402
 from benchmarks.flops import gemm_rate, step_gemm_flops  # noqa: E402
+from benchmarks.markdown import mark, table  # noqa: E402
 from benchmarks.seed_lm import SEED_CLASSES  # noqa: E402
 from benchmarks.torch_lm import TorchLM  # noqa: E402
 from benchmarks.workload import CELLS, Shape, interleaved, threads  # noqa: E402
@@ -44,28 +44,13 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def table(headers: list[str], rows: list[list]) -> str:
-    """A markdown table; floats get thousands separators or 2 decimals as they need."""
-    def cell(v):
-        if isinstance(v, float):
-            return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2f}"
-        return str(v)
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def mark(value: float, target: float, higher_is_better: bool = True) -> str:
-    ok = value >= target if higher_is_better else value <= target
-    return f"{value:.2f}x {'ok' if ok else 'MISS'} ({'>=' if higher_is_better else '<='}{target:g})"
-
-
 def machine() -> str:
     model = next((line.split(":", 1)[1].strip() for line in
                   Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
                  platform.processor())
     blas = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture', '?')} kernel, "
-            f"{i['num_threads']} threads max)" for i in threadpool_info() if i["user_api"] == "blas"]
+            f"{i['num_threads']} threads max)"
+            for i in threadpool_info() if i["user_api"] == "blas"]
     env = ", ".join(f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
                     if k in os.environ) or "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset"
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -94,19 +79,24 @@ def speed_section(cells, hiddens, thread_counts, repeats, warmup, gemm_peak):
                     contenders["seed"] = SEED_CLASSES[cell](shape).step
                 log(f"speed: {cell} H={hidden} threads={count}")
                 with threads(count):
-                    secs = interleaved(contenders, repeats, warmup,
-                                       settle=SETTLE_S if count > 1 else 0.0)
+                    timings = interleaved(contenders, repeats, warmup,
+                                          settle=SETTLE_S if count > 1 else 0.0)
+                secs = {k: t.median for k, t in timings.items()}
                 rate = {k: shape.chars_per_step / s for k, s in secs.items()}
                 ratio = secs["torch"] / secs["engine"]
+                spread = max(timings["engine"].spread, timings["torch"].spread)
+                best_ratio = timings["torch"].best / timings["engine"].best
                 vs_torch.append([cell, hidden, count, rate["engine"], rate["torch"],
-                                 mark(ratio, TORCH_TARGET[cell])])
+                                 mark(ratio, TORCH_TARGET[cell]), f"{spread:.0%}",
+                                 f"{best_ratio:.2f}x"])
                 if "seed" in rate:
                     gflops = step_gemm_flops(shape) / secs["engine"] / 1e9
                     vs_seed.append([cell, hidden, rate["engine"], rate["seed"],
                                     mark(secs["seed"] / secs["engine"], SEED_TARGET), gflops,
                                     f"{gflops / gemm_peak:.0%}"])
     torch_table = table(["cell", "H", "threads", "engine chars/s", "torch chars/s",
-                         "engine / torch (target)"], vs_torch)
+                         "engine / torch (target)", "spread (IQR / median, worse of two)",
+                         "engine / torch, fastest steps"], vs_torch)
     seed_table = table(["cell", "H", "engine chars/s", "seed-style chars/s",
                         "engine / seed (target)", "engine GEMM GFLOP/s",
                         f"of GEMM rate (LSTM target at H=512: {GEMM_TARGET:.0%})"], vs_seed)
@@ -120,7 +110,7 @@ def minchar_section(repeats: int) -> str:
                   "seed": SEED_CLASSES["rnn"](shape).step}
     log("speed: min-char-rnn shape")
     with threads(1):
-        secs = interleaved(contenders, repeats, warmup=5)
+        secs = {k: t.median for k, t in interleaved(contenders, repeats, warmup=5).items()}
     return table(["min-char-rnn shape (rnn, H=100, T=25, N=1, 1 thread)", "chars/s",
                   "engine / this"],
                  [[name, shape.chars_per_step / s, f"{s / secs['engine']:.2f}x"]
@@ -155,7 +145,8 @@ def e2e_section(steps: int, bare_steps: int, help_repeats: int) -> str:
     if "help_s" in r:
         imported = ", ".join(k for k, v in r["imports"].items() if v) or "none"
         lines.append(f"- `rnnlab --help`: {r['help_s']:.2f} s wall, {r['modules']} modules "
-                     f"imported; of mlflow, torch, rnnlab.runner, matplotlib it imports: {imported}")
+                     f"imported; of mlflow, torch, rnnlab.runner, matplotlib it imports: "
+                     f"{imported}")
     if "skipped" in r:
         return "\n".join(lines + [f"- training run SKIPPED: {r['skipped']}"])
     bare = r["bare_median_chars_per_s"]
@@ -181,18 +172,17 @@ def main(argv=None) -> None:
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
     parser.add_argument("--hidden", nargs="+", type=int, help="default 128 256 512 (quick: 128)")
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--repeats", type=int, help="timed steps per contender (default 11; quick 5)")
+    parser.add_argument("--repeats", type=int,
+                        help="timed steps per contender (default 11; quick 5)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
-    parser.add_argument("--json", type=Path, help="also write the tables here as JSON")
     args = parser.parse_args(argv)
     hiddens = args.hidden or ([128] if args.quick else [128, 256, 512])
     repeats = args.repeats or (5 if args.quick else 11)
     started = time.perf_counter()
 
     out = {"machine": machine()}
-    gemm_text, peak = gemm_section(3 if args.quick else 7)
-    if "gemm" in args.only:
-        out["gemm"] = gemm_text
+    if "gemm" in args.only or "speed" in args.only:
+        out["gemm"], peak = gemm_section(3 if args.quick else 7)
     if "speed" in args.only:
         out["speed vs torch"], out["speed vs seed"] = speed_section(
             args.cells, hiddens, args.threads, repeats, 2 if args.quick else 3, peak)
@@ -211,8 +201,6 @@ def main(argv=None) -> None:
               "min-char-rnn": "Batch 1 (min-char-rnn)", "memory": "Peak memory, H=512",
               "end to end": "The rnnlab command vs the bare engine", "run": "Run"}
     print("\n\n".join(f"### {titles[k]}\n\n{v}" for k, v in out.items()))
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

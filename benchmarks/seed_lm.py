@@ -40,7 +40,8 @@ class SeedLM:
         self.state = self.zero_state()
 
     def zero_state(self):
-        return tuple(np.zeros((self.shape.batch, self.shape.hidden)) for _ in range(self.num_states))
+        N, H = self.shape.batch, self.shape.hidden
+        return tuple(np.zeros((N, H)) for _ in range(self.num_states))
 
     def cell_forward(self, state, x):
         """One step from ``state`` with one-hot ``x`` (N, V): ``(new_state, cache)``."""

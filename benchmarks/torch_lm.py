@@ -11,6 +11,11 @@ from benchmarks.workload import CLIP_NORM, LR, Chunks, Shape
 RECURRENT = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
+def detach(state):
+    """The state (a tensor, or LSTM's (h, c)) cut from the graph: gradients stop at the chunk."""
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+
 class TorchLM:
     """``step()`` trains on the next chunk: cross-entropy, backward, clip_grad_norm_, Adagrad.
 
@@ -27,7 +32,8 @@ class TorchLM:
         self.head = nn.Linear(shape.hidden, shape.vocab)
         self.params = [p for m in (self.embed, self.rnn, self.head) for p in m.parameters()]
         self.opt = torch.optim.Adagrad(self.params, lr=LR)
-        self.chunks = Chunks(shape, ids, convert=lambda streams: torch.from_numpy(streams.astype("int64")))
+        self.chunks = Chunks(shape, ids,
+                             convert=lambda streams: torch.from_numpy(streams.astype("int64")))
         self.state = None
 
     def step(self) -> float:
@@ -36,7 +42,7 @@ class TorchLM:
             self.state = None
         self.opt.zero_grad()
         hs, state = self.rnn(self.embed(x), self.state)
-        self.state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+        self.state = detach(state)
         logits = self.head(hs)
         loss = nn.functional.cross_entropy(logits.reshape(-1, self.shape.vocab), y.reshape(-1))
         loss.backward()

@@ -27,7 +27,7 @@ CLIP_NORM, LR = 5.0, 0.1
 
 @dataclass(frozen=True)
 class Shape:
-    """A char-LM training step: vocabulary V (embedding width E = V), N streams, T steps, H units."""
+    """A char-LM training step: V symbols (embedding width E = V), N streams, T steps, H units."""
 
     cell: str
     hidden: int
@@ -69,7 +69,7 @@ class Chunks:
         self.index = 0
 
     def next(self) -> tuple[np.ndarray, np.ndarray, bool]:
-        """The next ``(inputs, targets, restart)``; ``restart`` is True when the state must reset."""
+        """The next ``(inputs, targets, restart)``; ``restart``: the state must start afresh."""
         T, k = self.shape.steps, self.index
         self.index = (k + 1) % self.count
         return self.streams[k * T:(k + 1) * T], self.streams[k * T + 1:(k + 1) * T + 1], k == 0
@@ -92,9 +92,30 @@ def threads(count: int):
             torch.set_num_threads(before)
 
 
+@dataclass(frozen=True)
+class Timing:
+    """Seconds of repeated calls: the median, and the spread as a fraction of it."""
+
+    seconds: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+    @property
+    def spread(self) -> float:
+        """Interquartile range over the median: above ~0.1 the machine was busy."""
+        q1, _, q3 = statistics.quantiles(self.seconds, n=4)
+        return (q3 - q1) / self.median
+
+
 def interleaved(steps: dict[str, Callable[[], object]], repeats: int, warmup: int,
-                settle: float = 0.0) -> dict[str, float]:
-    """Median seconds per call of each function, timed in turns (a, b, c, c, b, a, a, ...).
+                settle: float = 0.0) -> dict[str, Timing]:
+    """Time each function ``repeats`` times, in turns (a, b, c, c, b, a, a, ...).
 
     Interleaving spreads the load of other processes over all contenders
     instead of penalising whichever ran while the machine was busy. ``settle``
@@ -113,4 +134,4 @@ def interleaved(steps: dict[str, Callable[[], object]], repeats: int, warmup: in
             start = time.perf_counter()
             steps[name]()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return {name: Timing(tuple(ts)) for name, ts in times.items()}
