@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import sys
 from importlib.resources import files
@@ -85,8 +84,9 @@ def to_run_config(cfg: DictConfig):
 def hydra_main(cfg: DictConfig):
     """One job: validate, then train. Returns the validation objective for sweepers.
 
-    In a sweep a failed job reports one line and returns NaN, so the other jobs
-    run; the sweep's summary then names it and the sweep exits non-zero.
+    In a sweep a failed job reports one line and returns None, so the other jobs
+    run (Optuna records a failed trial: a NaN would crash hydra-optuna-sweeper's
+    failure path); the sweep's summary then names it and the sweep exits non-zero.
     """
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
@@ -110,7 +110,7 @@ def hydra_main(cfg: DictConfig):
             from rnnlab.tracking.mlflow_sweep import record_failed_job
 
             record_failed_job(cfg, overrides, message)
-        return math.nan
+        return None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,25 +8,19 @@ processes of their own and reach it over HTTP.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from tests_support import metric_points, rnnlab_command
+from tests_support import metric_points, mlflow_server, rnnlab_command
 
 pytestmark = pytest.mark.slow
 
 JOB = ["data=difference", "data.train_size=512", "data.val_size=128", "data.test_size=128",
        "train.steps=40", "train.eval_every=20", "train.log_every=5"]
-SERVER_START_S = 90
 SWEEP_TIMEOUT_S = 300
 
 # A local Ray on loopback only (by default it binds the machine's network address),
@@ -44,55 +38,13 @@ SWEEPS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_answering(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_S
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"mlflow server exited:\n{log.read_text()[-3000:]}"
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=2).close()
-            return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"mlflow server did not answer in {SERVER_START_S}s:\n{log.read_text()[-3000:]}")
-
-
-def stop(server: subprocess.Popen) -> None:
-    """End the server and the worker processes it started (its own process group)."""
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def tracking_server(tmp_path_factory):
     """``mlflow server`` with a sqlite backend and local artifacts, on 127.0.0.1; yields its URL."""
     root = tmp_path_factory.mktemp("server")
-    url = f"http://127.0.0.1:{free_port()}"
-    log = root / "server.log"
-    command = [str(Path(sys.executable).parent / "mlflow"), "server",
-               "--backend-store-uri", f"sqlite:///{root}/mlflow.db",
-               "--artifacts-destination", str(root / "artifacts"),
-               "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1], "--workers", "1"]
-    # no background job runner: the server only answers tracking calls
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    with open(log, "w") as out:
-        server = subprocess.Popen(command, cwd=root, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_until_answering(url, server, log)
+    with mlflow_server("server", f"sqlite:///{root}/mlflow.db", root / "server.log",
+                       "--artifacts-destination", str(root / "artifacts")) as url:
         yield url
-    finally:
-        stop(server)
 
 
 @pytest.fixture(scope="module", params=list(SWEEPS))

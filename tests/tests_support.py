@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,3 +31,55 @@ def metric_points(client, run) -> tuple[list, list]:
     remote = [(m.step, key) for key in run.data.metrics
               for m in client.get_metric_history(run.info.run_id, key)]
     return sorted(points), sorted(remote)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def mlflow_server(subcommand: str, store: str, log: Path, *options: str,
+                  start_timeout_s: float = 120):
+    """``mlflow ui`` or ``mlflow server`` over ``store`` on 127.0.0.1; yields its URL once it answers.
+
+    It runs in a session of its own, so stopping it also ends the workers it started.
+    """
+    url = f"http://127.0.0.1:{free_port()}"
+    command = [str(Path(sys.executable).parent / "mlflow"), subcommand,
+               "--backend-store-uri", store, "--host", "127.0.0.1",
+               "--port", url.rsplit(":", 1)[1], "--workers", "1", *options]
+    # no background job runner: the server only answers tracking calls
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    with open(log, "w") as out:
+        server = subprocess.Popen(command, cwd=log.parent, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + start_timeout_s
+        while True:
+            assert server.poll() is None, f"mlflow {subcommand} exited:\n{log.read_text()[-3000:]}"
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, (
+                    f"mlflow {subcommand} did not answer:\n{log.read_text()[-3000:]}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        stop_process_group(server)
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    """SIGTERM ``process``'s whole session, SIGKILL it if it lingers for 30 s."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
