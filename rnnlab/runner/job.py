@@ -16,6 +16,7 @@ from rnnlab.plugins.registry import Registry, get_registry
 from rnnlab.runner.build import build_dataset, build_model, build_optimizer
 from rnnlab.runner.checkpoint import LAST, Checkpoint
 from rnnlab.runner.run_context import HOST_TAG, OVERRIDES_TAG, PID_TAG, Run
+from rnnlab.runner.threads import blas_threads
 from rnnlab.runner.trainer import Trainer
 
 CONFIG_FILE = "config.yaml"
@@ -114,7 +115,7 @@ def run_job(cfg, conf, hydra_cfg) -> float:
     else:
         OmegaConf.save(cfg, run_dir / CONFIG_FILE, resolve=True)
     hook = registry.plugins.pm.hook
-    with threadpool_limits(limits=conf.threads or None):
+    with threadpool_limits(limits=blas_threads(conf.threads, hydra_cfg)):
         trackers = start_trackers(run, registry)
         try:
             hook.on_run_start(run=run)
