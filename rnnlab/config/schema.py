@@ -60,6 +60,8 @@ class TrainConfig:
     log_every: int = checked(25, positive())
     #: validation batches per evaluation during training; 0 means the whole split
     eval_batches: int = checked(0, non_negative())
+    #: a step whose loss or gradient is NaN/inf: stop the run (FAILED), or skip its update
+    on_nonfinite: str = checked("stop", one_of("stop", "skip"))
 
 
 @dataclass

@@ -48,6 +48,9 @@ class Trainer:
         self.num_train_batches = dataset.num_batches("train", self.batch_size, self.bptt)
         self.profiles: dict[str, list[float]] = {}
         self.last_finite_norm = 0.0
+        self.last_step_skipped = False
+        #: steps whose loss or gradient was not finite, skipped (train.on_nonfinite=skip)
+        self.skipped_steps = 0
         self._reset_interval()
 
     # -- one step ---------------------------------------------------------------------------
@@ -79,15 +82,25 @@ class Trainer:
         o = self.conf.optimizer
         l2 = l2_penalty(self.model.params, grads, o.l2, o.l2_biases) if o.l2 > 0 else 0.0
         norm = clip_grad_norm(grads, o.clip_norm) if o.clip_norm else global_norm(grads)
-        if not (math.isfinite(loss) and math.isfinite(norm)):
+        self.last_step_skipped = not (math.isfinite(loss) and math.isfinite(norm))
+        if not self.last_step_skipped:
+            self.last_finite_norm = norm
+            if o.clip_value:
+                clip_grad_value(grads, o.clip_value)
+            self.opt.step(grads)
+            self.interval["loss"] += loss
+            self.interval["l2"] += l2
+            self.interval["correct"] += correct
+            self.interval["examples"] += len(y) if self.task != "lm" else y.size
+            self.interval["steps"] += 1
+        elif self.conf.train.on_nonfinite == "skip" and self.params_finite():
+            self.skipped_steps += 1
+            final = self.model.initial_state(self.batch_size)  # not carried on: may be non-finite
+        else:
             raise TrainingDiverged(
                 f"training diverged at step {self.step + 1}: loss {loss}, gradient norm {norm} "
                 f"(last finite gradient norm {self.last_finite_norm:.4g}); lower optimizer.lr "
                 f"or set optimizer.clip_norm")
-        self.last_finite_norm = norm
-        if o.clip_value:
-            clip_grad_value(grads, o.clip_value)
-        self.opt.step(grads)
 
         self.step += 1
         self.index += 1
@@ -95,12 +108,15 @@ class Trainer:
         if self.index == self.num_train_batches:
             self.epoch, self.index = self.epoch + 1, 0
             self.state = self.model.initial_state(self.batch_size)
-        self.interval["loss"] += loss
-        self.interval["l2"] += l2
-        self.interval["correct"] += correct
-        self.interval["examples"] += len(y) if self.task != "lm" else y.size
-        self.interval["steps"] += 1
         self.tokens += x.shape[0] * x.shape[1]
+
+    def params_finite(self) -> bool:
+        return all(np.isfinite(p).all() for p in self.model.params.values())
+
+    def running_loss(self) -> float:
+        """Mean training loss over the updates since the last log (NaN if all were skipped)."""
+        steps = self.interval["steps"]
+        return self.interval["loss"] / steps if steps else math.nan
 
     # -- reporting ----------------------------------------------------------------------------
 
@@ -110,19 +126,25 @@ class Trainer:
         self.train_seconds = 0.0
 
     def train_metrics(self) -> dict[str, float]:
+        """Means over the updates since the last log; without the loss and accuracy if every
+        step was skipped, and without the gradient metrics if the last step was."""
         iv = self.interval
-        loss = iv["loss"] / iv["steps"]
-        m = {"train/loss": loss, "train/l2": iv["l2"] / iv["steps"],
-             "lr": float(self.conf.optimizer.lr),
+        m = {"lr": float(self.conf.optimizer.lr),
              "epoch": self.epoch + self.index / self.num_train_batches}
         if self.task == "lm":
-            m["train/bpc"] = loss / LN2
             m["speed/chars_per_s"] = self.tokens / max(self.train_seconds, 1e-9)
         else:
             m["speed/seqs_per_s"] = iv["examples"] / max(self.train_seconds, 1e-9)
-        if self.task == "classify":
-            m["train/acc"] = iv["correct"] / iv["examples"]
-        m.update(self.grad_metrics())
+        if self.conf.train.on_nonfinite == "skip":
+            m["train/skipped_steps"] = self.skipped_steps
+        if iv["steps"]:
+            m["train/loss"], m["train/l2"] = self.running_loss(), iv["l2"] / iv["steps"]
+            if self.task == "lm":
+                m["train/bpc"] = m["train/loss"] / LN2
+            if self.task == "classify":
+                m["train/acc"] = iv["correct"] / iv["examples"]
+        if not self.last_step_skipped:
+            m.update(self.grad_metrics())
         return m
 
     def grad_metrics(self) -> dict[str, float]:
@@ -168,11 +190,18 @@ class Trainer:
         return {"step": self.step, "epoch": self.epoch, "index": self.index,
                 "best_val": self.best_val, "interval": self.interval,
                 "last_finite_norm": self.last_finite_norm,
+                "skipped_steps": self.skipped_steps,
                 "sample_rng": self.sample_rng.bit_generator.state,
                 "model_rng": self.model.rng.bit_generator.state,
                 "run": self.run.meta}
 
     def save(self, best: bool) -> None:
+        """Write ``last.npz`` (and ``best.npz``); never a checkpoint with non-finite parameters."""
+        if not self.params_finite():
+            raise TrainingDiverged(
+                f"training diverged by step {self.step}: the parameters are no longer finite "
+                f"(last finite gradient norm {self.last_finite_norm:.4g}); lower optimizer.lr "
+                f"or set optimizer.clip_norm")
         run_dir = Path(self.run.run_dir)
         for name, is_best in [(LAST, False)] + ([(BEST, True)] if best else []):
             path = run_dir / name
@@ -182,7 +211,7 @@ class Trainer:
     def _record_profile(self) -> None:
         """Keep the last step's dL/dh_t profile in ``grad_profile.json`` (label -> norms)."""
         profile = self.model.state_grad_norms[-1]
-        if profile is None:
+        if profile is None or self.last_step_skipped:
             return
         self.profiles[f"step {self.step}"] = [float(v) for v in profile]
         path = Path(self.run.run_dir) / PROFILES_FILE
@@ -198,6 +227,7 @@ class Trainer:
         self.step, self.epoch, self.index = m["step"], m["epoch"], m["index"]
         self.best_val, self.interval = m["best_val"], m["interval"]
         self.last_finite_norm = m["last_finite_norm"]
+        self.skipped_steps = m.get("skipped_steps", 0)  # absent in checkpoints of older runs
         self.sample_rng.bit_generator.state = m["sample_rng"]
         self.model.rng.bit_generator.state = m["model_rng"]
         self.state = [tuple(a.copy() for a in layer) for layer in ckpt.states]
@@ -240,9 +270,10 @@ class Trainer:
         try:
             while self.step < t.steps:
                 start = time.perf_counter()
-                self.train_step()
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    self.train_step()  # non-finite values are caught and reported, not warned
                 self.train_seconds += time.perf_counter() - start
-                progress.advance(self.interval["loss"] / self.interval["steps"])
+                progress.advance(self.running_loss())
                 if self.step % t.log_every == 0 or self.step == t.steps:
                     self.hook.on_metrics(run=self.run, step=self.step, metrics=self.train_metrics())
                     self._reset_interval()
