@@ -83,3 +83,38 @@ def stop_process_group(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
+
+
+#: a plugin that, at each step listed in RNNLAB_TEST_PAUSE_AT, after the trackers have seen
+#: that step's training metrics, touches ``<run_dir>/paused-<step>`` and waits for
+#: ``<run_dir>/go-<step>``: a test can then kill the run, or the tracking server, at a known step
+PAUSE_PLUGIN = '''
+import os
+import time
+from pathlib import Path
+
+import rnnlab
+
+
+@rnnlab.hookimpl
+def on_metrics(run, step, metrics):
+    if str(step) not in os.environ.get("RNNLAB_TEST_PAUSE_AT", "").split(","):
+        return
+    run_dir = Path(run.run_dir)
+    (run_dir / f"paused-{step}").touch()
+    while not (run_dir / f"go-{step}").exists():
+        time.sleep(0.02)
+'''
+
+
+def wait_until_paused(proc, run_dir: Path, step: int, timeout: float = 600) -> None:
+    """Wait until the run of ``proc`` (with PAUSE_PLUGIN installed) pauses at ``step``."""
+    marker = Path(run_dir) / f"paused-{step}"
+    waited = 0.0
+    while not marker.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended before step {step}: {proc.stderr.read()}")
+        if waited > timeout:
+            raise AssertionError(f"the run did not reach step {step}")
+        time.sleep(0.05)
+        waited += 0.05

@@ -20,15 +20,30 @@ LAST = "last.npz"
 BEST = "best.npz"
 
 
+def temp_prefix(name: str) -> str:
+    """A checkpoint ``name`` being written is a temp file ``.<name>.<random>.tmp`` beside it."""
+    return f".{name}."
+
+
+def remove_partial_writes(run_dir: Path) -> None:
+    """Delete the temp files of checkpoint writes that a killed process left in ``run_dir``."""
+    for name in (LAST, BEST):
+        for path in Path(run_dir).glob(f"{temp_prefix(name)}*.tmp"):
+            path.unlink(missing_ok=True)
+
+
 def save_checkpoint(path: Path, params: dict, optim_state: dict, states: list, meta: dict) -> None:
-    """Write atomically: temp file in the same folder, fsync, rename, fsync the folder."""
+    """Write atomically: temp file in the same folder, fsync, rename, fsync the folder.
+
+    A kill at any moment leaves the old or the new checkpoint under ``path``, never a
+    partial one; loading reads only ``path``, and resume deletes leftover temp files."""
     arrays = {f"param/{k}": v for k, v in params.items()}
     arrays.update({f"optim/{k}": np.asarray(v) for k, v in optim_state.items()})
     for layer, state in enumerate(states):
         arrays.update({f"state/{layer}/{i}": a for i, a in enumerate(state)})
     arrays["meta"] = np.array(json.dumps(meta))
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)

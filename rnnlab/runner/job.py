@@ -14,7 +14,7 @@ import rnnlab
 from rnnlab.errors import RnnlabError
 from rnnlab.plugins.registry import Registry, get_registry
 from rnnlab.runner.build import build_dataset, build_model, build_optimizer
-from rnnlab.runner.checkpoint import LAST, Checkpoint
+from rnnlab.runner.checkpoint import LAST, Checkpoint, remove_partial_writes
 from rnnlab.runner.run_context import HOST_TAG, OVERRIDES_TAG, PID_TAG, Run
 from rnnlab.runner.threads import blas_threads
 from rnnlab.runner.trainer import Trainer
@@ -107,6 +107,7 @@ def run_job(cfg, conf, hydra_cfg) -> float:
     if conf.resume:
         cfg, conf, run_dir = resumed_config(conf.resume, registry, hydra_cfg.overrides.task)
         ckpt = Checkpoint(run_dir / LAST)
+        remove_partial_writes(run_dir)
     run = make_run(OmegaConf.to_container(cfg, resolve=True), run_dir)
     run.tags[OVERRIDES_TAG] = " ".join(hydra_cfg.overrides.task)
     if ckpt is not None:
