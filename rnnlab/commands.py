@@ -1,4 +1,4 @@
-"""Subcommands beside training: ``rnnlab plugins`` and ``rnnlab sample``."""
+"""Subcommands beside training: ``rnnlab plugins``, ``rnnlab sample`` and ``rnnlab upload``."""
 
 from __future__ import annotations
 
@@ -62,4 +62,20 @@ def sample_command(argv: list[str]) -> None:
     print(sample_text(model, dataset, args.prime, args.length, args.temperature, rng))
 
 
-SUBCOMMANDS = {"plugins": plugins_command, "sample": sample_command}
+def upload_command(argv: list[str]) -> None:
+    """Send MLflow the metric points, artifacts and final status a run's tracker missed."""
+    parser = argparse.ArgumentParser(
+        prog="rnnlab upload",
+        description="Send MLflow what a run missed while its tracking store was away "
+                    "(from the run's metrics.jsonl and mlflow_backlog.json); nothing twice.")
+    parser.add_argument("run", help="run directory")
+    parser.add_argument("--tracking-uri", help="the store to send to (default: the one the run "
+                                               "logged to)")
+    args = parser.parse_args(argv)
+    from rnnlab.runner.resume import find_run_dir
+    from rnnlab.tracking.upload import upload
+
+    print(upload(find_run_dir(args.run), args.tracking_uri))
+
+
+SUBCOMMANDS = {"plugins": plugins_command, "sample": sample_command, "upload": upload_command}

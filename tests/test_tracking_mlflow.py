@@ -13,6 +13,8 @@ from mlflow.tracking import MlflowClient
 from rnnlab.errors import RnnlabError
 from rnnlab.plugins.manager import LoadedPlugins
 from rnnlab.runner.run_context import Run
+from rnnlab.tracking.metrics_file import MetricsFileTracker
+from rnnlab.tracking.mlflow_backlog import Backlog
 from rnnlab.tracking.mlflow_tracker import MlflowTracker
 from tests_support import REPO
 
@@ -47,11 +49,13 @@ def make_run(tmp_path, uri: str, experiment: str, **fields) -> Run:
     return Run(config=config, run_dir=run_dir, **{**defaults, **fields})
 
 
-def start(run: Run):
-    """A plugin manager with a started tracker; returns (hook caller, tracker)."""
+def start(run: Run, *others):
+    """A plugin manager with a started MLflow tracker (and ``others``, registered first as
+    a run does); returns (hook caller, MLflow tracker)."""
     pm = LoadedPlugins().pm
     tracker = MlflowTracker(run)
-    pm.register(tracker)
+    for plugin in (*others, tracker):
+        pm.register(plugin)
     pm.hook.on_run_start(run=run)
     return pm.hook, tracker
 
@@ -246,23 +250,68 @@ def test_a_deleted_experiment_is_reported_with_how_to_restore_it(tmp_path, store
         start(run)
 
 
-def test_a_store_failing_mid_run_warns_once_and_training_goes_on(tmp_path, store, experiment,
-                                                                 monkeypatch, capsys):
+def go_away(tracker, monkeypatch) -> None:
+    """The tracking server goes away: the tracker's client now points at a closed port."""
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    tracker.client = MlflowClient(f"http://127.0.0.1:{closed_port()}")
+
+
+def test_a_store_failing_mid_run_warns_once_and_names_the_upload_command_at_the_end(
+        tmp_path, store, experiment, monkeypatch, capsys):
     run = make_run(tmp_path, store, experiment)
     hook, tracker = start(run)
     train(hook, run, range(1, 11))
-    # the tracking server goes away: the tracker's client now points at a closed port
-    tracker.client = MlflowClient(f"http://127.0.0.1:{closed_port()}")
+    go_away(tracker, monkeypatch)
     train(hook, run, range(11, 31))
     hook.on_artifact(run=run, path=run.run_dir / "best.npz", artifact_path="checkpoints")
     hook.on_run_end(run=run, status="FINISHED", error=None)
 
-    warnings = capsys.readouterr().err.strip().splitlines()
-    assert len(warnings) == 1
-    assert warnings[0].startswith("rnnlab: warning: MLflow logging to ")
-    assert "metrics.jsonl" in warnings[0]
+    warning, end = capsys.readouterr().err.strip().splitlines()
+    assert warning.startswith("rnnlab: warning: MLflow logging to ")
+    assert "metrics.jsonl" in warning
+    assert end.endswith(f"once it is back: rnnlab upload {run.run_dir}")
     assert steps_of(MlflowClient(store), run.meta["mlflow_run_id"], "val/loss") == [10]
+
+
+def test_a_store_failing_mid_run_keeps_the_artifacts_and_status_it_missed(
+        tmp_path, store, experiment, monkeypatch):
+    run = make_run(tmp_path, store, experiment)
+    hook, tracker = start(run)
+    train(hook, run, range(1, 11))
+    go_away(tracker, monkeypatch)
+    train(hook, run, range(11, 21))
+    (run.run_dir / "sample.txt").write_text("text")
+    hook.on_artifact(run=run, path=run.run_dir / "sample.txt", artifact_path="samples")
+    hook.on_run_end(run=run, status="FAILED", error="training diverged at step 21\ndetails")
+
+    backlog = Backlog.load(run.run_dir)
+    assert backlog.run_id == run.meta["mlflow_run_id"]
+    assert backlog.tracking_uri == store
+    assert backlog.artifacts == [[str(run.run_dir / "sample.txt"), "samples"],
+                                 [str(run.run_dir / "best.npz"), "checkpoints"]]
+    assert (backlog.status, backlog.error) == ("FAILED", "training diverged at step 21")
+    assert MlflowClient(store).get_run(backlog.run_id).info.status == "RUNNING"
+
+
+def test_resume_after_an_outage_sends_the_points_missed_up_to_the_checkpoint(
+        tmp_path, store, experiment, monkeypatch):
+    first = make_run(tmp_path, store, experiment)
+    hook, tracker = start(first, MetricsFileTracker(first))
+    train(hook, first, range(1, 11))
+    go_away(tracker, monkeypatch)
+    train(hook, first, range(11, 26))  # checkpoint at 20, killed at 25: no run end
+
+    resumed = make_run(tmp_path, store, experiment, meta=dict(first.meta), resumed_from_step=20)
+    hook, _ = start(resumed, MetricsFileTracker(resumed))
+    train(hook, resumed, range(21, 31))
+    hook.on_run_end(run=resumed, status="FINISHED", error=None)
+
+    client = MlflowClient(store)
+    run_id = first.meta["mlflow_run_id"]
+    assert steps_of(client, run_id, "train/loss") == list(range(1, 31))
+    assert steps_of(client, run_id, "val/loss") == [10, 20, 30]
+    assert client.get_run(run_id).info.status == "FINISHED"
+    assert Backlog.load(first.run_dir) is None
 
 
 def test_importing_the_builtin_trackers_does_not_import_mlflow():

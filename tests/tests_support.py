@@ -40,14 +40,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def mlflow_server(subcommand: str, store: str, log: Path, *options: str,
-                  start_timeout_s: float = 120):
-    """``mlflow ui`` or ``mlflow server`` over ``store`` on 127.0.0.1; yields its URL once it answers.
+def start_mlflow_server(subcommand: str, store: str, log: Path, *options: str,
+                        port: int | None = None, start_timeout_s: float = 120):
+    """Start ``mlflow ui`` or ``mlflow server`` over ``store`` on 127.0.0.1 (``port``, else a
+    free one); returns (the process, its URL) once it answers.
 
     It runs in a session of its own, so stopping it also ends the workers it started.
     """
-    url = f"http://127.0.0.1:{free_port()}"
+    url = f"http://127.0.0.1:{port or free_port()}"
     command = [str(Path(sys.executable).parent / "mlflow"), subcommand,
                "--backend-store-uri", store, "--host", "127.0.0.1",
                "--port", url.rsplit(":", 1)[1], "--workers", "1", *options]
@@ -62,11 +62,23 @@ def mlflow_server(subcommand: str, store: str, log: Path, *options: str,
             assert server.poll() is None, f"mlflow {subcommand} exited:\n{log.read_text()[-3000:]}"
             try:
                 urllib.request.urlopen(f"{url}/health", timeout=5).close()
-                break
+                return server, url
             except OSError:
                 assert time.monotonic() < deadline, (
                     f"mlflow {subcommand} did not answer:\n{log.read_text()[-3000:]}")
                 time.sleep(0.5)
+    except BaseException:
+        stop_process_group(server)
+        raise
+
+
+@contextlib.contextmanager
+def mlflow_server(subcommand: str, store: str, log: Path, *options: str,
+                  start_timeout_s: float = 120):
+    """``start_mlflow_server`` as a context: yields the URL, stops the server at the end."""
+    server, url = start_mlflow_server(subcommand, store, log, *options,
+                                      start_timeout_s=start_timeout_s)
+    try:
         yield url
     finally:
         stop_process_group(server)

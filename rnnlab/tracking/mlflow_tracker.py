@@ -22,9 +22,9 @@ from urllib.parse import unquote, urlparse
 
 from rnnlab.errors import RnnlabError
 from rnnlab.plugins.hookspecs import hookimpl
-from rnnlab.tracking.metrics_file import METRICS_FILE
-
-from rnnlab.tracking.env import EXPERIMENT_ID_ENV, PARENT_RUN_ENV  # noqa: E402
+from rnnlab.tracking.env import EXPERIMENT_ID_ENV, PARENT_RUN_ENV
+from rnnlab.tracking.metrics_file import METRICS_FILE, Record, read_metrics
+from rnnlab.tracking.mlflow_backlog import Backlog
 RUN_ID_META = "mlflow_run_id"
 CHECKPOINTS_ARTIFACT_PATH = "checkpoints"
 #: metrics held back before a flush: one ``log_batch`` call's worth
@@ -117,11 +117,26 @@ def check_reachable(tracking_uri: str) -> None:
                           f"MLFLOW_TRACKING_URI, {_WITHOUT_MLFLOW}") from None
 
 
-def _first_line(text: str) -> str:
+def metric_steps(client, run_id: str, keys) -> dict[str, set[int]]:
+    """The steps at which the MLflow run ``run_id`` has a value of each metric in ``keys``."""
+    return {key: {m.step for m in client.get_metric_history(run_id, key)} for key in keys}
+
+
+def missing_metrics(records: list[Record], have: dict[str, set[int]]) -> list:
+    """MLflow ``Metric``s for the points of ``records`` that are not in ``have``
+    (``metric_steps``), time-stamped now."""
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    return [Metric(key, float(value), now, step) for step, metrics in records
+            for key, value in metrics.items() if step not in have.get(key, ())]
+
+
+def first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
-def _chunks(items: list, size: int):
+def chunks(items: list, size: int):
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
@@ -129,11 +144,12 @@ def _chunks(items: list, size: int):
 class MlflowTracker:
     """Logs a run to MLflow: params at start, metrics in batches, artifacts, final status.
 
-    On resume it reopens ``run.meta["mlflow_run_id"]``, logs no params again, and
-    skips metric values at steps the MLflow run already has (logged after the
-    checkpoint the run resumes from). If the store fails mid-run, it warns once
-    on stderr and stops logging; training goes on and ``metrics.jsonl`` keeps
-    every value.
+    On resume it reopens ``run.meta["mlflow_run_id"]``, logs no params again, sends
+    the points of ``metrics.jsonl`` up to the checkpoint that the MLflow run lacks
+    (missed during a store outage), and skips values at steps the MLflow run already
+    has (logged after the checkpoint). If the store fails mid-run, it warns once on
+    stderr and sends nothing more: training goes on, ``metrics.jsonl`` keeps every
+    value, and ``mlflow_backlog.json`` the rest, for ``rnnlab upload``.
     """
 
     def __init__(self, run):
@@ -145,8 +161,10 @@ class MlflowTracker:
         self.pending: list = []
         self.last_logged_step: dict[str, int] = {}
         self.best_checkpoint: Path | None = None
-        self.offline = False
-        self.fallback = (f"every metric is in {Path(run.run_dir) / METRICS_FILE}"
+        self.run_dir = Path(run.run_dir)
+        #: what MLflow missed, from the first failed call on
+        self.backlog: Backlog | None = None
+        self.fallback = (f"every metric is in {self.run_dir / METRICS_FILE}"
                          if "metrics_file" in tracking["trackers"] else "metrics are not kept")
 
     # -- hooks --------------------------------------------------------------------------------
@@ -167,7 +185,7 @@ class MlflowTracker:
             raise
         except Exception as exc:
             raise RnnlabError(f"MLflow tracking store {self.uri} failed at run start "
-                              f"({_first_line(str(exc)) or type(exc).__name__}); start the "
+                              f"({first_line(str(exc)) or type(exc).__name__}); start the "
                               f"tracking server, fix tracking.tracking_uri or MLFLOW_TRACKING_URI, "
                               f"{_WITHOUT_MLFLOW}") from None
 
@@ -184,7 +202,7 @@ class MlflowTracker:
 
     @hookimpl
     def on_artifact(self, run, path, artifact_path):
-        self._send("log_artifact", str(path), artifact_path)
+        self._log_artifact(Path(path), artifact_path)
 
     @hookimpl
     def on_checkpoint(self, run, step, path, best):
@@ -198,10 +216,16 @@ class MlflowTracker:
             return
         self._flush()
         if self.best_checkpoint is not None:
-            self._send("log_artifact", str(self.best_checkpoint), CHECKPOINTS_ARTIFACT_PATH)
+            self._log_artifact(self.best_checkpoint, CHECKPOINTS_ARTIFACT_PATH)
+        error = first_line(error or "")[:MAX_TAG_VAL_LENGTH] or None
         if error:
-            self._send("set_tag", "error", _first_line(error)[:MAX_TAG_VAL_LENGTH])
+            self._send("set_tag", "error", error)
         self._send("set_terminated", status)
+        if self.backlog is not None:
+            self.backlog.status, self.backlog.error = status, error
+            self.backlog.save(self.run_dir)
+            print(f"rnnlab: MLflow run {self.run_id} misses what was logged after {self.uri} "
+                  f"failed; once it is back: rnnlab upload {self.run_dir}", file=sys.stderr)
 
     # -- the MLflow run -----------------------------------------------------------------------
 
@@ -216,7 +240,7 @@ class MlflowTracker:
         self.run_id = self.client.create_run(experiment_id, run_name=run.name, tags=tags).info.run_id
         run.meta[RUN_ID_META] = self.run_id
         params = [Param(k, str(v)[:MAX_PARAM_VAL_LENGTH]) for k, v in run.params.items()]
-        for chunk in _chunks(params, MAX_PARAMS_TAGS_PER_BATCH):
+        for chunk in chunks(params, MAX_PARAMS_TAGS_PER_BATCH):
             self.client.log_batch(self.run_id, params=chunk)
 
     def _reopen(self, run) -> None:
@@ -233,11 +257,21 @@ class MlflowTracker:
                 f"MLFLOW_TRACKING_URI, or run from the directory holding its mlflow.db)") from None
         self.client.update_run(self.run_id, status="RUNNING")
         tags = [RunTag(k, v) for k, v in self._tags(run).items()]
-        for chunk in _chunks(tags, MAX_PARAMS_TAGS_PER_BATCH):
+        for chunk in chunks(tags, MAX_PARAMS_TAGS_PER_BATCH):
             self.client.log_batch(self.run_id, tags=chunk)
-        for key in previous.data.metrics:
-            history = self.client.get_metric_history(self.run_id, key)
-            self.last_logged_step[key] = max(m.step for m in history)
+        have = metric_steps(self.client, self.run_id, previous.data.metrics)
+        self.last_logged_step = {key: max(steps) for key, steps in have.items()}
+        metrics_path = self.run_dir / METRICS_FILE
+        if metrics_path.is_file():
+            records = [r for r in read_metrics(metrics_path) if r[0] <= run.resumed_from_step]
+            self.pending = missing_metrics(records, have)
+            self._flush()
+        backlog = Backlog.load(self.run_dir)
+        if backlog is not None:
+            for path, artifact_path in backlog.artifacts:
+                self._log_artifact(Path(path), artifact_path)
+            if self.backlog is None:  # else the store failed again: the new backlog stays
+                Backlog.remove(self.run_dir)
 
     @staticmethod
     def _tags(run) -> dict[str, str]:
@@ -256,21 +290,35 @@ class MlflowTracker:
 
     def _flush(self) -> None:
         pending, self.pending = self.pending, []
-        for chunk in _chunks(pending, MAX_METRICS_PER_BATCH):
+        for chunk in chunks(pending, MAX_METRICS_PER_BATCH):
             self._send("log_batch", metrics=chunk)
 
-    def _send(self, method: str, *args, **kwargs) -> None:
-        """Call ``MlflowClient.<method>(run_id, *args, **kwargs)``; after a failure, nothing.
-
-        Once the store has failed, each further call could block for minutes of
-        MLflow's HTTP retries, and training matters more than the copy in MLflow.
-        """
-        if self.offline or self.run_id is None:
+    def _log_artifact(self, path: Path, artifact_path: str) -> None:
+        if self._send("log_artifact", str(path), artifact_path) or self.backlog is None:
             return
+        entry = [str(path.resolve()), artifact_path]
+        if entry not in self.backlog.artifacts:
+            self.backlog.artifacts.append(entry)
+            self.backlog.save(self.run_dir)
+
+    def _send(self, method: str, *args, **kwargs) -> bool:
+        """Call ``MlflowClient.<method>(run_id, *args, **kwargs)``; False if not sent.
+
+        After the first failure nothing is sent: each further call could block for
+        minutes of MLflow's HTTP retries, and training matters more than the copy in
+        MLflow. Held metrics are dropped then (``metrics.jsonl`` has them); the
+        backlog starts.
+        """
+        if self.run_id is None or self.backlog is not None:
+            return False
         try:
             getattr(self.client, method)(self.run_id, *args, **kwargs)
+            return True
         except Exception as exc:
-            self.offline = True
+            self.pending = []
+            self.backlog = Backlog(self.run_id, self.uri)
+            self.backlog.save(self.run_dir)
             print(f"rnnlab: warning: MLflow logging to {self.uri} failed "
-                  f"({_first_line(str(exc)) or type(exc).__name__}); training goes on without "
+                  f"({first_line(str(exc)) or type(exc).__name__}); training goes on without "
                   f"MLflow, {self.fallback}", file=sys.stderr)
+            return False
