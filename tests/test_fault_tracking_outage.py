@@ -55,21 +55,27 @@ def test_an_unreachable_server_stops_the_run_before_training_with_one_line(run_r
     assert not (tmp_path / "run" / "last.npz").exists()
 
 
+def run_with_server_dying_at_step_15(tmp_path, url, server, back_at=None):
+    """Start training ``RUN`` against ``url`` and kill ``server`` at step 15; the run
+    pauses again at step ``back_at`` if given. Returns (the process, the run directory)."""
+    # no retries: MLflow's default (7, backoff) would hold training for minutes at the failure
+    env = {**os.environ, "MLFLOW_TRACKING_URI": url, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+           "RNNLAB_TEST_PAUSE_AT": ",".join(str(s) for s in (15, back_at) if s)}
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen([rnnlab_command(), *RUN], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_until_paused(proc, run_dir, 15)
+    os.killpg(server.pid, signal.SIGKILL)
+    server.wait()
+    (run_dir / "go-15").touch()
+    return proc, run_dir
+
+
 def test_the_server_dying_mid_run_loses_nothing_once_it_is_back_and_uploaded(
         run_rnnlab, tmp_path, plugin_dist, server):
     plugin_dist("rnnlab-pause", {"pause": "pause_plugin"}, {"pause_plugin": PAUSE_PLUGIN})
     url, start = server
-    first_server = start()
-    run_dir = tmp_path / "run"
-    # no retries: MLflow's default (7, backoff) would hold training for minutes at the failure
-    env = {**os.environ, "MLFLOW_TRACKING_URI": url, "RNNLAB_TEST_PAUSE_AT": "15",
-           "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
-    proc = subprocess.Popen([rnnlab_command(), *RUN], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wait_until_paused(proc, run_dir, 15)
-    os.killpg(first_server.pid, signal.SIGKILL)
-    first_server.wait()
-    (run_dir / "go-15").touch()
+    proc, run_dir = run_with_server_dying_at_step_15(tmp_path, url, start())
     stderr = proc.communicate(timeout=600)[1]
 
     assert proc.returncode == 0, stderr
@@ -102,3 +108,25 @@ def test_the_server_dying_mid_run_loses_nothing_once_it_is_back_and_uploaded(
     assert again.returncode == 0
     assert again.stdout.startswith("nothing to upload")
     assert metric_points(client, client.get_run(run.info.run_id))[1] == remote
+
+
+def test_the_server_back_mid_run_gets_what_it_missed_at_the_next_checkpoint(
+        tmp_path, plugin_dist, server):
+    plugin_dist("rnnlab-pause", {"pause": "pause_plugin"}, {"pause_plugin": PAUSE_PLUGIN})
+    url, start = server
+    proc, run_dir = run_with_server_dying_at_step_15(tmp_path, url, start(), back_at=25)
+    wait_until_paused(proc, run_dir, 25)
+    start()
+    (run_dir / "go-25").touch()
+    stderr = proc.communicate(timeout=600)[1]
+
+    assert proc.returncode == 0, stderr
+    assert [line for line in stderr.splitlines() if "MLflow" in line][1] == (
+        f"rnnlab: MLflow logging to {url} works again; sent what it missed")
+    client = MlflowClient(tracking_uri=url)
+    [run] = client.search_runs([client.get_experiment_by_name("rnnlab").experiment_id])
+    assert run.info.status == "FINISHED"
+    local, remote = metric_points(client, run)
+    assert remote == local
+    assert (40, "test/loss") in local
+    assert not (run_dir / "mlflow_backlog.json").exists()

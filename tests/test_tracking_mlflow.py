@@ -293,6 +293,30 @@ def test_a_store_failing_mid_run_keeps_the_artifacts_and_status_it_missed(
     assert MlflowClient(store).get_run(backlog.run_id).info.status == "RUNNING"
 
 
+def test_a_store_back_mid_run_gets_what_it_missed_at_the_next_checkpoint(
+        tmp_path, store, experiment, monkeypatch, capsys):
+    run = make_run(tmp_path, store, experiment)
+    hook, tracker = start(run, MetricsFileTracker(run))
+    train(hook, run, range(1, 11))
+    go_away(tracker, monkeypatch)
+    train(hook, run, range(11, 16))
+    (run.run_dir / "sample.txt").write_text("text")
+    hook.on_artifact(run=run, path=run.run_dir / "sample.txt", artifact_path="samples")
+    tracker.client = MlflowClient(store)  # back
+    train(hook, run, range(16, 31))
+    hook.on_run_end(run=run, status="FINISHED", error=None)
+
+    client = MlflowClient(store)
+    run_id = run.meta["mlflow_run_id"]
+    assert steps_of(client, run_id, "train/loss") == list(range(1, 31))
+    assert steps_of(client, run_id, "val/loss") == [10, 20, 30]
+    assert [a.path for a in client.list_artifacts(run_id, "samples")] == ["samples/sample.txt"]
+    assert client.get_run(run_id).info.status == "FINISHED"
+    assert Backlog.load(run.run_dir) is None
+    warning, back = capsys.readouterr().err.strip().splitlines()
+    assert back == f"rnnlab: MLflow logging to {store} works again; sent what it missed"
+
+
 def test_resume_after_an_outage_sends_the_points_missed_up_to_the_checkpoint(
         tmp_path, store, experiment, monkeypatch):
     first = make_run(tmp_path, store, experiment)

@@ -31,6 +31,8 @@ CHECKPOINTS_ARTIFACT_PATH = "checkpoints"
 FLUSH_AT = 1000
 #: seconds to wait for an HTTP tracking server to answer at run start
 PROBE_TIMEOUT_S = 10
+#: the same at a checkpoint, to see whether a server that failed is back
+RECONNECT_PROBE_S = 2
 
 # MLflow's limits (mlflow.utils.validation)
 MAX_PARAMS_TAGS_PER_BATCH = 100
@@ -95,7 +97,7 @@ def ensure_experiment(client, name: str, tracking_uri: str) -> str:
     return experiment.experiment_id
 
 
-def check_reachable(tracking_uri: str) -> None:
+def check_reachable(tracking_uri: str, timeout: float = PROBE_TIMEOUT_S) -> None:
     """Fail fast when an HTTP tracking server does not answer.
 
     The MLflow client would retry a refused connection for minutes before failing;
@@ -107,7 +109,7 @@ def check_reachable(tracking_uri: str) -> None:
     if urlparse(tracking_uri).scheme not in ("http", "https"):
         return
     try:
-        urllib.request.urlopen(tracking_uri, timeout=PROBE_TIMEOUT_S).close()
+        urllib.request.urlopen(tracking_uri, timeout=timeout).close()
     except urllib.error.HTTPError:
         return
     except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -147,9 +149,13 @@ class MlflowTracker:
     On resume it reopens ``run.meta["mlflow_run_id"]``, logs no params again, sends
     the points of ``metrics.jsonl`` up to the checkpoint that the MLflow run lacks
     (missed during a store outage), and skips values at steps the MLflow run already
-    has (logged after the checkpoint). If the store fails mid-run, it warns once on
-    stderr and sends nothing more: training goes on, ``metrics.jsonl`` keeps every
-    value, and ``mlflow_backlog.json`` the rest, for ``rnnlab upload``.
+    has (logged after the checkpoint).
+
+    If the store fails mid-run, it warns on stderr and sends nothing more until the
+    store answers again, which it checks at each checkpoint and at the end: training
+    goes on, ``metrics.jsonl`` keeps every value and ``mlflow_backlog.json`` the rest.
+    When the store is back it sends what it missed and logs on; if it is still away
+    at the end, ``rnnlab upload`` sends it later.
     """
 
     def __init__(self, run):
@@ -208,12 +214,16 @@ class MlflowTracker:
     def on_checkpoint(self, run, step, path, best):
         if best:
             self.best_checkpoint = Path(path)
+        if self.backlog is not None:
+            self._reconnect()
         self._flush()
 
     @hookimpl
     def on_run_end(self, run, status, error):
         if self.run_id is None:
             return
+        if self.backlog is not None:
+            self._reconnect()
         self._flush()
         if self.best_checkpoint is not None:
             self._log_artifact(self.best_checkpoint, CHECKPOINTS_ARTIFACT_PATH)
@@ -261,17 +271,45 @@ class MlflowTracker:
             self.client.log_batch(self.run_id, tags=chunk)
         have = metric_steps(self.client, self.run_id, previous.data.metrics)
         self.last_logged_step = {key: max(steps) for key, steps in have.items()}
-        metrics_path = self.run_dir / METRICS_FILE
-        if metrics_path.is_file():
-            records = [r for r in read_metrics(metrics_path) if r[0] <= run.resumed_from_step]
-            self.pending = missing_metrics(records, have)
-            self._flush()
         backlog = Backlog.load(self.run_dir)
-        if backlog is not None:
-            for path, artifact_path in backlog.artifacts:
-                self._log_artifact(Path(path), artifact_path)
-            if self.backlog is None:  # else the store failed again: the new backlog stays
-                Backlog.remove(self.run_dir)
+        self._send_missed(self._local_records(run.resumed_from_step), have,
+                          backlog.artifacts if backlog else [])
+        if backlog is not None and self.backlog is None:  # else it failed again: a new one
+            Backlog.remove(self.run_dir)
+
+    def _reconnect(self) -> None:
+        """After a failure: if the store answers again, send what it missed and log on."""
+        try:
+            check_reachable(self.uri, RECONNECT_PROBE_S)
+            self.client.get_run(self.run_id)
+            records = self._local_records()
+            have = metric_steps(self.client, self.run_id, {k for _, m in records for k in m})
+        except Exception:  # still away
+            return
+        backlog, self.backlog = self.backlog, None
+        self._send_missed(records, have, backlog.artifacts)
+        if self.backlog is None:
+            Backlog.remove(self.run_dir)
+            print(f"rnnlab: MLflow logging to {self.uri} works again; sent what it missed",
+                  file=sys.stderr)
+
+    def _local_records(self, upto_step: int | None = None) -> list[Record]:
+        """The records of ``metrics.jsonl`` (up to ``upto_step``); none without the file."""
+        path = self.run_dir / METRICS_FILE
+        if not path.is_file():
+            return []
+        return [r for r in read_metrics(path) if upto_step is None or r[0] <= upto_step]
+
+    def _send_missed(self, records: list[Record], have: dict[str, set[int]],
+                     artifacts: list[list[str]]) -> None:
+        """Send the points of ``records`` not in ``have`` (``metric_steps``), and ``artifacts``.
+
+        Replaces the held metrics: while the store was away they went to ``metrics.jsonl``.
+        """
+        self.pending = missing_metrics(records, have)
+        self._flush()
+        for path, artifact_path in artifacts:
+            self._log_artifact(Path(path), artifact_path)
 
     @staticmethod
     def _tags(run) -> dict[str, str]:
