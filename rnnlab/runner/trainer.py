@@ -24,6 +24,8 @@ from rnnlab.runner.progress import Progress
 from rnnlab.runner.sampling import sample_text
 
 PROFILES_FILE = "grad_profile.json"
+#: numpy floating-point warnings off: non-finite values are caught and reported in one line
+NONFINITE_QUIETLY = dict(over="ignore", invalid="ignore", divide="ignore")
 
 
 class TrainingDiverged(RnnlabError):
@@ -270,15 +272,16 @@ class Trainer:
         try:
             while self.step < t.steps:
                 start = time.perf_counter()
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    self.train_step()  # non-finite values are caught and reported, not warned
+                with np.errstate(**NONFINITE_QUIETLY):
+                    self.train_step()
                 self.train_seconds += time.perf_counter() - start
                 progress.advance(self.running_loss())
                 if self.step % t.log_every == 0 or self.step == t.steps:
                     self.hook.on_metrics(run=self.run, step=self.step, metrics=self.train_metrics())
                     self._reset_interval()
                 if self.step % t.eval_every == 0 or self.step == t.steps:
-                    progress.note(self.evaluate_and_checkpoint())
+                    with np.errstate(**NONFINITE_QUIETLY):
+                        progress.note(self.evaluate_and_checkpoint())
         finally:
             progress.close()
         return self.best_val

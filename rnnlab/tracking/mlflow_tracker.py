@@ -342,10 +342,10 @@ class MlflowTracker:
     def _send(self, method: str, *args, **kwargs) -> bool:
         """Call ``MlflowClient.<method>(run_id, *args, **kwargs)``; False if not sent.
 
-        After the first failure nothing is sent: each further call could block for
-        minutes of MLflow's HTTP retries, and training matters more than the copy in
-        MLflow. Held metrics are dropped then (``metrics.jsonl`` has them); the
-        backlog starts.
+        After a failure nothing is sent until ``_reconnect`` finds the store back: each
+        call could block for minutes of MLflow's HTTP retries, and training matters more
+        than the copy in MLflow. Held metrics are dropped then (``metrics.jsonl`` has
+        them); the backlog starts.
         """
         if self.run_id is None or self.backlog is not None:
             return False
@@ -357,6 +357,6 @@ class MlflowTracker:
             self.backlog = Backlog(self.run_id, self.uri)
             self.backlog.save(self.run_dir)
             print(f"rnnlab: warning: MLflow logging to {self.uri} failed "
-                  f"({first_line(str(exc)) or type(exc).__name__}); training goes on without "
-                  f"MLflow, {self.fallback}", file=sys.stderr)
+                  f"({first_line(str(exc)) or type(exc).__name__}); training goes on, "
+                  f"{self.fallback}; MLflow is tried again at each checkpoint", file=sys.stderr)
             return False
