@@ -56,9 +56,21 @@ def checked_list(factory, rule: Rule):
     return field(default_factory=factory, metadata={"rule": rule, "each": True})
 
 
+def unknown_key(key: str) -> ConfigError:
+    return ConfigError(f"unknown key {key}; check the spelling (rnnlab --cfg job prints every key)")
+
+
 def validate(obj, prefix: str = "") -> None:
-    """Check every ruled field of the dataclass ``obj`` (recursively); raise ConfigError."""
-    for f in dataclasses.fields(obj):
+    """Check every ruled field of the dataclass ``obj`` (recursively); raise ConfigError.
+
+    A key added with ``+key=value`` that the dataclass does not declare is refused too
+    (OmegaConf keeps it as an extra attribute, and nothing would read it).
+    """
+    fields = dataclasses.fields(obj)
+    unknown = sorted(set(vars(obj)) - {f.name for f in fields})
+    if unknown:
+        raise unknown_key(f"{prefix}{unknown[0]}")
+    for f in fields:
         value = getattr(obj, f.name)
         key = f"{prefix}{f.name}"
         if dataclasses.is_dataclass(value):
