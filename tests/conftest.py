@@ -43,10 +43,12 @@ def plugin_dist(tmp_path, monkeypatch):
 def run_rnnlab(tmp_path):
     """Run the installed ``rnnlab`` command in ``tmp_path``; returns the CompletedProcess."""
 
-    def run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600):
+    def run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600,
+            preexec_fn=None):
         full_env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db",
                     **(env or {})}
         return subprocess.run([rnnlab_command(), *args], cwd=cwd or tmp_path, env=full_env,
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=preexec_fn)
 
     return run
