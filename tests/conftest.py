@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests_support import rnnlab_command
+from tests_support import mlflow_server, rnnlab_command
 
 
 @pytest.fixture
@@ -52,3 +52,12 @@ def run_rnnlab(tmp_path):
                               preexec_fn=preexec_fn)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def tracking_server(tmp_path_factory):
+    """``mlflow server`` with a sqlite backend and local artifacts, on 127.0.0.1; yields its URL."""
+    root = tmp_path_factory.mktemp("server")
+    with mlflow_server("server", f"sqlite:///{root}/mlflow.db", root / "server.log",
+                       "--artifacts-destination", str(root / "artifacts")) as url:
+        yield url
