@@ -10,6 +10,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
+from urllib.parse import urlparse
 
 from rnnlab.errors import ConfigError
 
@@ -20,6 +21,8 @@ class Rule:
 
     test: Callable[[Any], bool]
     allowed: str
+    #: leave the value out of the error message (it may hold a secret)
+    hide_value: bool = False
 
 
 def positive() -> Rule:
@@ -44,6 +47,13 @@ def below(high) -> Rule:
 
 def one_of(*choices) -> Rule:
     return Rule(lambda v: v in choices, "one of " + ", ".join(map(str, choices)))
+
+
+def no_password() -> Rule:
+    """A URI without a password in it (it would be saved with the run's config and params)."""
+    return Rule(lambda v: urlparse(v).password is None,
+                "a URI without a password: give it in MLFLOW_TRACKING_PASSWORD (and the user "
+                "in MLFLOW_TRACKING_USERNAME)", hide_value=True)
 
 
 def checked(default, rule: Rule, optional: bool = False):
@@ -82,4 +92,5 @@ def validate(obj, prefix: str = "") -> None:
         values = value if f.metadata.get("each") else [value]
         for v in values:
             if isinstance(v, float) and not math.isfinite(v) or not rule.test(v):
-                raise ConfigError(f"{key}={value!r} is not allowed: use {rule.allowed}")
+                shown = "" if rule.hide_value else f"={value!r}"
+                raise ConfigError(f"{key}{shown} is not allowed: use {rule.allowed}")
