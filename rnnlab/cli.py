@@ -84,7 +84,8 @@ def preflight(argv: list[str]) -> None:
             cfg = compose("config", overrides=overrides)
     except Exception as exc:  # Hydra and OmegaConf raise many types for user mistakes
         raise RnnlabError(one_line(exc)) from None
-    to_run_config(cfg)
+    for tracker in to_run_config(cfg).tracking.trackers:
+        registry.get("tracker", tracker)
 
 
 def to_run_config(cfg: DictConfig):
