@@ -321,7 +321,11 @@ def test_read_only_output_directory(bad_input, tmp_path):
 
 
 def test_full_disk(bad_input, tmp_path):
-    """A file size limit (RLIMIT_FSIZE) stands in for a full disk: the checkpoint write fails."""
+    """A file size limit (RLIMIT_FSIZE) stands in for a full disk: the checkpoint write fails.
+
+    Only the local metrics file tracks this run: under the limit, MLflow's sqlite store
+    would fail first, with an error of its own (the tracking-outage tests cover that).
+    """
     limit = 200_000  # bytes: room for the config and metrics, not for the 1 MB checkpoint
 
     def limit_file_size():
