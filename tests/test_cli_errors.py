@@ -324,7 +324,7 @@ def test_full_disk(bad_input, tmp_path):
     """A file size limit (RLIMIT_FSIZE) stands in for a full disk: the checkpoint write fails.
 
     Only the local metrics file tracks this run: under the limit, MLflow's sqlite store
-    would fail first, with an error of its own (the tracking-outage tests cover that).
+    would fail first, and SQLAlchemy logs a traceback of its own before rnnlab's line.
     """
     limit = 200_000  # bytes: room for the config and metrics, not for the 1 MB checkpoint
 
