@@ -13,9 +13,12 @@ import sys
 from importlib.resources import files
 
 import hydra
+from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from rnnlab.errors import RnnlabError
+from rnnlab.config.checks import unknown_key, validate
+from rnnlab.errors import RnnlabError, storage_error
 from rnnlab.tracking.env import PARENT_RUN_ENV
 
 CONF_DIR = str(files("rnnlab.conf"))
@@ -28,14 +31,30 @@ def fail(message: str, code: int = 1) -> None:
     raise SystemExit(code)
 
 
+#: what to write instead, for OmegaConf's messages about a value of the wrong type
+TYPE_FIXES = {
+    "converted to Float": "use a number",
+    "converted to Integer": "use a whole number",
+    "converted to Boolean": "use true or false",
+    "is not a ListConfig, list or tuple": "use a list, e.g. [a,b]",
+    "to string": "use a single value",
+}
+
+
 def one_line(exc: BaseException) -> str:
-    """A Hydra/OmegaConf error folded into one line that names the key."""
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    """A Hydra/OmegaConf error folded into one line that names the key and the fix."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    lines = [ln.strip() for ln in str(cause).splitlines() if ln.strip()]
     key = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("full_key:")), "")
-    head = lines[0] if lines else type(exc).__name__
+    head = lines[0].rstrip(".") if lines else type(exc).__name__
+    if key and head.startswith("Key ") and " not in " in head:
+        return str(unknown_key(key))
+    if head.startswith("Ambiguous value"):
+        return f"{head}: add -m to sweep over the values, or write [a,b] for a list"
+    fix = next((fix for words, fix in TYPE_FIXES.items() if words in head), None)
     if key and key not in head:
         head = f"{key}: {head}"
-    return head
+    return f"{head}; {fix}" if fix else head
 
 
 def _overrides_only(argv: list[str]) -> bool:
@@ -65,13 +84,12 @@ def preflight(argv: list[str]) -> None:
             cfg = compose("config", overrides=overrides)
     except Exception as exc:  # Hydra and OmegaConf raise many types for user mistakes
         raise RnnlabError(one_line(exc)) from None
-    to_run_config(cfg)
+    for tracker in to_run_config(cfg).tracking.trackers:
+        registry.get("tracker", tracker)
 
 
 def to_run_config(cfg: DictConfig):
     """The composed config as validated dataclasses (types, unknown keys, ranges)."""
-    from rnnlab.config.checks import validate
-
     try:
         obj = OmegaConf.to_object(cfg)
     except Exception as exc:
@@ -134,9 +152,16 @@ def main(argv: list[str] | None = None) -> None:
     except RnnlabError as exc:
         fail(str(exc), code=2)
     sys.argv = [sys.argv[0], *argv]
+    full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # errors reach the handler below, not Hydra's printer
     try:
         hydra_main()
-    except Exception as exc:  # composition errors Hydra does not report itself (--help, --cfg)
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+    except Exception as exc:
+        if full_error:
             raise
-        fail(one_line(exc))
+        problem = storage_error(exc)  # Hydra writing the run directory and its .hydra/ files
+        if problem is not None:
+            fail(str(problem))
+        if isinstance(exc, (HydraException, OmegaConfBaseException)):
+            fail(one_line(exc))
+        raise  # a bug: keep the traceback

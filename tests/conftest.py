@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests_support import rnnlab_command
+from tests_support import mlflow_server, rnnlab_command
 
 
 @pytest.fixture
@@ -43,10 +43,21 @@ def plugin_dist(tmp_path, monkeypatch):
 def run_rnnlab(tmp_path):
     """Run the installed ``rnnlab`` command in ``tmp_path``; returns the CompletedProcess."""
 
-    def run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600):
+    def run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600,
+            preexec_fn=None):
         full_env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db",
                     **(env or {})}
         return subprocess.run([rnnlab_command(), *args], cwd=cwd or tmp_path, env=full_env,
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=preexec_fn)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def tracking_server(tmp_path_factory):
+    """``mlflow server`` with a sqlite backend and local artifacts, on 127.0.0.1; yields its URL."""
+    root = tmp_path_factory.mktemp("server")
+    with mlflow_server("server", f"sqlite:///{root}/mlflow.db", root / "server.log",
+                       "--artifacts-destination", str(root / "artifacts")) as url:
+        yield url

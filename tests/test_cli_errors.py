@@ -1,13 +1,41 @@
-"""User mistakes on the command line: one line naming the problem, non-zero exit, no traceback."""
+"""The bad-input catalogue: each user mistake gets one line naming the problem and the fix,
+a non-zero exit, no traceback, and leaves every existing file and MLflow run as it was.
 
+Each case starts from a working directory that already holds an earlier, finished run
+(its files and its MLflow run), so "nothing existing is overwritten" is checked every time.
+The README's "Bad inputs" table lists these cases.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
 
+from tests_support import rnnlab_command
+
 pytestmark = pytest.mark.slow
+
+PROGRESS_LINE = re.compile(r"^step \d+")
+#: the tracking store may gain records (a failed run is on record); nothing else may change
+STORE_FILES = {"mlflow.db", "mlflow.db-journal"}
+TINY_CHARS = ["model.hidden_size=8", "bptt=8", "train.batch_size=4", "train.steps=4",
+              "train.eval_every=2", "train.log_every=2", "sample.length=5"]
+TINY_DIFFERENCE = ["data=difference", "data.train_size=64", "data.val_size=32",
+                   "data.test_size=32", "model.hidden_size=4", "train.steps=2"]
 
 
 def assert_one_line_error(proc, *fragments):
     assert proc.returncode != 0
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not PROGRESS_LINE.match(ln)]
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("rnnlab: error: ")
     assert "Traceback" not in proc.stderr
@@ -15,43 +43,301 @@ def assert_one_line_error(proc, *fragments):
         assert fragment in lines[0]
 
 
-def test_unknown_cell_lists_the_available_cells(run_rnnlab):
-    assert_one_line_error(run_rnnlab("cell=nope"), "unknown cell 'nope'", "gru, lstm", "rnn")
+def write_text(path: Path, alphabet: str, n: int = 3000, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    path.write_text("".join(rng.choice(list(alphabet), n)), encoding="utf-8")
+    return path
 
 
-def test_unknown_optimizer_lists_the_available_optimizers(run_rnnlab):
-    assert_one_line_error(run_rnnlab("optimizer=rmsprop"), "unknown optimizer 'rmsprop'", "adagrad")
+@pytest.fixture(scope="module")
+def earlier(tmp_path_factory):
+    """A folder with finished runs: ``runs/earlier`` (lstm, H=8) and the sources of foreign
+    checkpoints: ``runs/gru`` (another cell), ``runs/wide`` (H=16), ``runs/vocab`` (another text)."""
+    root = tmp_path_factory.mktemp("earlier")
+    text = write_text(root / "text.txt", "abcdefgh \n")
+    other = write_text(root / "other.txt", "xyz \n")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db"}
+    base = [rnnlab_command(), "data=chars", *TINY_CHARS]
+    subprocess.run([*base, "cell=lstm", f"data.path={text}", "hydra.run.dir=runs/earlier"],
+                   cwd=root, env=env, check=True, capture_output=True)  # creates the store alone
+    variants = {"gru": ["cell=gru", f"data.path={text}"],
+                "wide": ["cell=lstm", f"data.path={text}", "model.hidden_size=16"],
+                "vocab": ["cell=lstm", f"data.path={other}"]}
+    procs = [subprocess.Popen([*base, *args, f"hydra.run.dir=runs/{name}",
+                               "tracking.trackers=[metrics_file]"], cwd=root, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for name, args in variants.items()]
+    assert all(p.wait(timeout=300) == 0 for p in procs)
+    return root
 
 
-def test_wrong_type_names_the_key(run_rnnlab):
-    assert_one_line_error(run_rnnlab("train.steps=many"), "train.steps")
+def files_of(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file() and p.name not in STORE_FILES}
 
 
-def test_out_of_range_value_names_the_key_and_what_is_allowed(run_rnnlab):
-    assert_one_line_error(run_rnnlab("optimizer.lr=-1"), "optimizer.lr=-1.0", "a number > 0")
+def mlflow_runs(folder: Path) -> dict:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{folder}/mlflow.db")
+    return {r.info.run_id: (r.info.status, r.data.tags, r.data.params, r.data.metrics)
+            for e in client.search_experiments() for r in client.search_runs([e.experiment_id])}
 
 
-def test_unknown_key_is_refused(run_rnnlab):
-    assert_one_line_error(run_rnnlab("model.hiden_size=3"), "hiden_size")
+@pytest.fixture
+def bad_input(run_rnnlab, tmp_path, earlier):
+    """``bad_input(*args, fragments=(...))`` runs rnnlab in a copy of ``earlier`` and checks the
+    one-line error, then that every file and MLflow run that existed before is unchanged."""
+    shutil.copytree(earlier, tmp_path, dirs_exist_ok=True)  # copy2 keeps the mtimes
+
+    def run(*args: str, fragments=(), preexec_fn=None):
+        files, runs = files_of(tmp_path), mlflow_runs(tmp_path)
+        proc = run_rnnlab(*args, preexec_fn=preexec_fn)
+        assert_one_line_error(proc, *fragments)
+        after = files_of(tmp_path)
+        assert {k: after.get(k) for k in files} == files, "an existing file changed"
+        after_runs = mlflow_runs(tmp_path)
+        assert {k: after_runs.get(k) for k in runs} == runs, "an existing MLflow run changed"
+        return proc
+
+    return run
 
 
-def test_option_of_another_cell_is_refused(run_rnnlab):
-    assert_one_line_error(run_rnnlab("cell=gru", "cell.forget_bias=2"), "forget_bias")
+# ------------------------------------------------------------------ config values, every group
+
+CONFIG_CASES = {
+    "cell wrong type": (["cell=lstm", "cell.forget_bias=strong"],
+                        ["cell.forget_bias", "use a number"]),
+    "cell choice not allowed": (["cell=rnn", "cell.nonlinearity=sigmoid"],
+                                ["cell.nonlinearity='sigmoid'", "tanh, relu"]),
+    "cell option of another cell": (["cell=gru", "cell.forget_bias=2"],
+                                    ["unknown key cell.forget_bias", "check the spelling"]),
+    "data wrong type": (["data=difference", "data.train_size=lots"],
+                        ["data.train_size", "use a whole number"]),
+    "data out of range": (["data=difference", "data.train_size=0"],
+                          ["data.train_size=0 is not allowed", "a number > 0"]),
+    "data split fractions": (["data=chars", "data.train_fraction=0.99"],
+                             ["split fractions", "fix data.train_fraction"]),
+    "optimizer wrong type": (["optimizer.lr=fast"], ["optimizer.lr", "use a number"]),
+    "optimizer out of range": (["optimizer.lr=-1"], ["optimizer.lr=-1.0", "a number > 0"]),
+    "optimizer momentum out of range": (["optimizer=sgd", "optimizer.momentum=1.5"],
+                                        ["optimizer.momentum=1.5", "[0, 1.0)"]),
+    "nesterov without momentum": (["optimizer=sgd", "optimizer.nesterov=true", *TINY_DIFFERENCE],
+                                  ["optimizer.nesterov=true needs optimizer.momentum > 0"]),
+    "model wrong type": (["model.hidden_size=1.5"], ["model.hidden_size", "use a whole number"]),
+    "model out of range": (["model.hidden_size=0"], ["model.hidden_size=0", "a number > 0"]),
+    "model dropout out of range": (["model.dropout=1.0"], ["model.dropout=1.0", "[0, 1.0)"]),
+    "model head not allowed": (["model.head=middle"], ["model.head='middle'", "last, flatten"]),
+    "train wrong type": (["train.steps=many"], ["train.steps", "use a whole number"]),
+    "train out of range": (["train.batch_size=0"], ["train.batch_size=0", "a number > 0"]),
+    "sample wrong type": (["sample.temperature=hot"], ["sample.temperature", "use a number"]),
+    "sample out of range": (["sample.temperature=0"], ["sample.temperature=0.0", "a number > 0"]),
+    "tracking wrong type": (["tracking.trackers=mlflow"], ["tracking.trackers", "use a list"]),
+    "tracking unknown tracker": (["tracking.trackers=[nope]", *TINY_DIFFERENCE],
+                                 ["unknown tracker 'nope'", "metrics_file, mlflow"]),
+    "bptt wrong type": (["bptt=long"], ["bptt", "use a whole number"]),
+    "bptt out of range": (["bptt=0"], ["bptt=0 is not allowed", "a number > 0"]),
+    "seed wrong type": (["seed=abc"], ["seed", "use a whole number"]),
+    "seed out of range": (["seed=-1"], ["seed=-1 is not allowed", "a number >= 0"]),
+    "dtype not allowed": (["dtype=float16"], ["dtype='float16'", "float32, float64"]),
+    "threads wrong type": (["threads=two"], ["threads", "use a whole number"]),
+    "threads out of range": (["threads=-1"], ["threads=-1 is not allowed", "a number >= 0"]),
+    "unknown cell": (["cell=nope"], ["unknown cell 'nope'", "gru, lstm", "rnn"]),
+    "unknown dataset": (["data=imagenet"], ["unknown data 'imagenet'", "chars, difference"]),
+    "unknown optimizer": (["optimizer=rmsprop"], ["unknown optimizer 'rmsprop'", "adagrad"]),
+    "misspelt key": (["model.hiden_size=3"], ["unknown key model.hiden_size"]),
+    "misspelt key added with +": (["+model.hiden=3"], ["unknown key model.hiden"]),
+    "list of values without -m": (["cell=lstm,gru"], ["cell=lstm,gru", "add -m"]),
+}
 
 
-def test_choice_outside_the_allowed_set(run_rnnlab):
-    assert_one_line_error(run_rnnlab("cell=rnn", "cell.nonlinearity=sigmoid"),
-                          "cell.nonlinearity='sigmoid'", "tanh, relu")
+@pytest.mark.parametrize("args, fragments", CONFIG_CASES.values(), ids=CONFIG_CASES.keys())
+def test_bad_config_value(bad_input, args, fragments):
+    bad_input(*args, fragments=fragments)
 
 
-def test_missing_data_file_names_the_path(run_rnnlab, tmp_path):
-    proc = run_rnnlab("data=chars", f"data.path={tmp_path}/nope.txt", "train.steps=1")
-    assert_one_line_error(proc, "nope.txt")
+# ------------------------------------------------------------------ data files
+
+def make_empty(path: Path):
+    path.write_bytes(b"")
 
 
-def test_resume_of_a_directory_that_is_not_a_run(run_rnnlab, tmp_path):
-    assert_one_line_error(run_rnnlab(f"resume={tmp_path}"), "not an rnnlab run directory")
+def make_binary(path: Path):
+    path.write_bytes(bytes(range(256)) * 4)
 
+
+def make_latin1(path: Path):
+    path.write_bytes("caf\u00e9 au lait\n".encode("latin-1") * 50)
+
+
+def make_utf16(path: Path):
+    path.write_bytes("hello world\n".encode("utf-16") * 50)
+
+
+def make_too_short(path: Path):
+    path.write_text("to be or not to be\n" * 3, encoding="utf-8")
+
+
+DATA_CASES = {
+    "empty": (make_empty, ["is empty", "give a text file"]),
+    "binary": (make_binary, ["looks binary", "give a UTF-8 text file"]),
+    "not UTF-8": (make_latin1, ["is not UTF-8 (byte 0xe9", "iconv"]),
+    "UTF-16": (make_utf16, ["is UTF-16 text", "iconv"]),
+    "too short for batch and bptt": (make_too_short, ["fewer than batch_size 4 x (bptt 8 + 1)",
+                                                      "lower train.batch_size or bptt"]),
+}
+
+
+@pytest.mark.parametrize("make, fragments", DATA_CASES.values(), ids=DATA_CASES.keys())
+def test_bad_data_file(bad_input, tmp_path, make, fragments):
+    make(tmp_path / "corpus.txt")
+    bad_input("data=chars", f"data.path={tmp_path / 'corpus.txt'}", *TINY_CHARS,
+              fragments=fragments)
+
+
+def test_missing_data_file(bad_input, tmp_path):
+    bad_input("data=chars", f"data.path={tmp_path}/nope.txt", *TINY_CHARS,
+              fragments=["nope.txt' does not exist", "check data.path"])
+
+
+def test_data_path_is_a_directory(bad_input, tmp_path):
+    bad_input("data=chars", f"data.path={tmp_path}", *TINY_CHARS,
+              fragments=["is a directory", "point data.path at a text file"])
+
+
+# ------------------------------------------------------------------ checkpoints and resume
+
+@pytest.mark.parametrize("source, fragments", [
+    ("gru", ["parameter cells.0.weight_ih is float32[24, 11]", "float32[32, 11]", "another cell"]),
+    ("wide", ["parameter cells.0.weight_ih is float32[64, 11]", "float32[32, 11]"]),
+    ("vocab", ["parameter embed.weight is float32[6, 6]", "float32[11, 11]"]),
+], ids=["another cell", "another size", "another vocabulary"])
+def test_resume_from_a_foreign_checkpoint(bad_input, tmp_path, source, fragments):
+    shutil.copy2(tmp_path / "runs" / source / "last.npz", tmp_path / "runs/earlier/last.npz")
+    bad_input("resume=runs/earlier", "train.steps=8",
+              fragments=[*fragments, "resume a run from its own directory"])
+
+
+def test_resume_from_a_truncated_checkpoint(bad_input, tmp_path):
+    last = tmp_path / "runs/earlier/last.npz"
+    last.write_bytes(last.read_bytes()[:1000])
+    bad_input("resume=runs/earlier", "train.steps=8",
+              fragments=["is unreadable", "it may be truncated"])
+
+
+def test_resume_from_a_checkpoint_holding_a_pickled_object(bad_input, tmp_path):
+    last = tmp_path / "runs/earlier/last.npz"
+    with np.load(last) as z:
+        arrays = dict(z)
+    arrays["meta"] = np.array([{"step": 4}], dtype=object)  # np.savez pickles object arrays
+    np.savez(last, **arrays)
+    bad_input("resume=runs/earlier", "train.steps=8",
+              fragments=["holds pickled Python objects, which rnnlab never loads"])
+
+
+def test_resume_of_a_directory_that_is_not_a_run(bad_input, tmp_path):
+    bad_input(f"resume={tmp_path / 'runs'}", fragments=["not an rnnlab run directory"])
+
+
+def test_resume_that_changes_the_cell(bad_input):
+    bad_input("resume=runs/earlier", "cell=gru",
+              fragments=["'cell=gru' cannot change a resumed run", "only train.steps may"])
+
+
+# ------------------------------------------------------------------ plugins
+
+def test_selecting_a_cell_whose_plugin_failed_to_load_shows_its_error(bad_input, run_rnnlab,
+                                                                       plugin_dist):
+    plugin_dist("rnnlab-broken", {"broken": "broken_plugin"},
+                {"broken_plugin": "raise ImportError('needs libfoo')"})
+    bad_input("cell=broken", fragments=["entry point 'broken' of rnnlab-broken 0.1.0",
+                                        "needs libfoo"])
+    listing = run_rnnlab("plugins")
+    assert listing.returncode == 0
+    assert "FAILED broken  (rnnlab-broken 0.1.0, broken_plugin): ImportError: needs libfoo" in listing.stdout
+
+
+HALF_CELL = """
+import numpy as np
+from rnnlab import hookimpl
+from rnnlab.nn import Cell
+
+class HalfCell(Cell):
+    '''A plugin bug: its outputs have half the hidden size.'''
+
+    def __init__(self, input_size, hidden_size, rng, dtype=np.float32):
+        super().__init__(input_size, hidden_size, rng, dtype)
+        self.params = {"w": rng.standard_normal((hidden_size // 2, input_size)).astype(dtype)}
+        self.init_grads()
+
+    def forward(self, xs, state):
+        hs = np.tanh(xs @ self.params["w"].T)
+        return hs, (hs[-1],)
+
+    def backward(self, dhs, dfinal_state=None):
+        return dhs @ self.params["w"], (dhs[0],)
+
+@hookimpl
+def register_cells(register):
+    register("half", HalfCell)
+"""
+
+
+def test_plugin_cell_with_outputs_of_the_wrong_shape(bad_input, plugin_dist):
+    plugin_dist("rnnlab-half", {"half": "half_plugin"}, {"half_plugin": HALF_CELL})
+    bad_input("cell=half", *TINY_DIFFERENCE,
+              fragments=["cell 'half' from entry point 'half' of rnnlab-half 0.1.0 breaks the "
+                         "cell contract", "forward hs shape (5, 2, 2), expected (5, 2, 4)",
+                         "cell_conformance_tests"])
+
+
+# ------------------------------------------------------------------ output directory
+
+PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2
+
+
+def as_user_bound_by_permissions():
+    """In the child before exec: drop root's capabilities to write regardless of permissions
+    (a no-op for other users), so a read-only directory is read-only for the child too."""
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None, use_errno=True)
+        for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def test_read_only_output_directory(bad_input, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    probe = subprocess.run([sys.executable, "-c", f"open({str(locked / 'probe')!r}, 'w')"],
+                           preexec_fn=as_user_bound_by_permissions, capture_output=True)
+    if probe.returncode == 0:
+        pytest.skip("cannot make a directory read-only for this user")
+    bad_input(*TINY_DIFFERENCE, f"hydra.run.dir={locked}/run",
+              preexec_fn=as_user_bound_by_permissions,
+              fragments=[f"cannot write '{locked}/run' (Permission denied)",
+                         "choose a writable output directory with hydra.run.dir="])
+
+
+def test_full_disk(bad_input, tmp_path):
+    """A file size limit (RLIMIT_FSIZE) stands in for a full disk: the checkpoint write fails.
+
+    Only the local metrics file tracks this run: under the limit, MLflow's sqlite store
+    would fail first, and SQLAlchemy logs a traceback of its own before rnnlab's line.
+    """
+    limit = 200_000  # bytes: room for the config and metrics, not for the 1 MB checkpoint
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    bad_input(*TINY_DIFFERENCE, "cell=lstm", "model.hidden_size=128", "train.eval_every=1",
+              "tracking.trackers=[metrics_file]", "hydra.run.dir=full", preexec_fn=limit_file_size,
+              fragments=["cannot write", "last.npz' (File too large)", "free disk space"])
+    assert sorted(p.name for p in (tmp_path / "full").iterdir() if p.suffix in (".npz", ".tmp")) == []
+
+
+# ------------------------------------------------------------------ what works
 
 def test_help_lists_groups_and_their_options(run_rnnlab):
     proc = run_rnnlab("--help")
@@ -78,19 +364,3 @@ def test_cfg_job_prints_the_composed_config(run_rnnlab):
     proc = run_rnnlab("cell=gru", "bptt=16", "--cfg", "job")
     assert proc.returncode == 0
     assert "name: gru" in proc.stdout and "bptt: 16" in proc.stdout
-
-
-def test_selecting_a_cell_whose_plugin_failed_to_load_shows_its_error(run_rnnlab, plugin_dist):
-    plugin_dist("rnnlab-broken", {"broken": "broken_plugin"},
-                {"broken_plugin": "raise ImportError('needs libfoo')"})
-    assert_one_line_error(run_rnnlab("cell=broken"), "entry point 'broken' of rnnlab-broken 0.1.0",
-                          "needs libfoo")
-    listing = run_rnnlab("plugins")
-    assert listing.returncode == 0
-    assert "FAILED broken  (rnnlab-broken 0.1.0, broken_plugin): ImportError: needs libfoo" in listing.stdout
-
-
-def test_nesterov_without_momentum_is_refused(run_rnnlab):
-    assert_one_line_error(run_rnnlab("optimizer=sgd", "optimizer.nesterov=true", "data=difference",
-                                     "tracking.trackers=[metrics_file]"),
-                          "optimizer.nesterov=true needs optimizer.momentum > 0")

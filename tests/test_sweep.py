@@ -7,8 +7,6 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests_support import metric_points
-
 pytestmark = pytest.mark.slow
 
 TINY = ["data=difference", "data.train_size=512", "data.val_size=128", "data.test_size=128",
@@ -80,21 +78,6 @@ def test_a_failing_job_does_not_stop_the_others_and_fails_the_sweep(failing_swee
     failed = [r for r in children if r.info.status == "FAILED"]
     assert all("optimizer.lr=-2.0 is not allowed" in r.data.tags["error"] for r in failed)
     assert last.info.status == "FAILED"
-
-
-def test_parallel_sweep_on_a_new_sqlite_store_loses_nothing(run_rnnlab, tmp_path):
-    proc = run_rnnlab("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-                      "cell=rnn,gru,lstm,rnn", "model.hidden_size=8,16", *TINY[:4],
-                      "train.steps=40", "train.eval_every=20", "train.log_every=5")
-    assert proc.returncode == 0, proc.stderr
-    client, runs = runs_by_experiment(tmp_path)
-    assert not runs.get("Default")
-    [parent] = [r for r in runs["rnnlab"] if "mlflow.parentRunId" not in r.data.tags]
-    children = [r for r in runs["rnnlab"] if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
-    assert len(children) == 8 and all(r.info.status == "FINISHED" for r in children)
-    for run in children:
-        local, remote = metric_points(client, run)
-        assert local and local == remote
 
 
 def test_a_run_killed_hard_is_marked_killed_when_the_next_sweep_starts(run_rnnlab, tmp_path):

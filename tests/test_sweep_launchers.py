@@ -15,7 +15,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from tests_support import metric_points, mlflow_server, rnnlab_command
+from tests_support import metric_points, rnnlab_command
 
 pytestmark = pytest.mark.slow
 
@@ -36,15 +36,6 @@ SWEEPS = {
     "submitit_local": (["hydra/launcher=submitit_local"], ["cell=rnn,gru"], 2, {}),
     "ray": (RAY, ["cell=rnn,gru"], 2, RAY_ENV),
 }
-
-
-@pytest.fixture(scope="module")
-def tracking_server(tmp_path_factory):
-    """``mlflow server`` with a sqlite backend and local artifacts, on 127.0.0.1; yields its URL."""
-    root = tmp_path_factory.mktemp("server")
-    with mlflow_server("server", f"sqlite:///{root}/mlflow.db", root / "server.log",
-                       "--artifacts-destination", str(root / "artifacts")) as url:
-        yield url
 
 
 @pytest.fixture(scope="module", params=list(SWEEPS))

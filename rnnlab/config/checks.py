@@ -10,6 +10,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
+from urllib.parse import urlparse
 
 from rnnlab.errors import ConfigError
 
@@ -20,6 +21,8 @@ class Rule:
 
     test: Callable[[Any], bool]
     allowed: str
+    #: leave the value out of the error message (it may hold a secret)
+    hide_value: bool = False
 
 
 def positive() -> Rule:
@@ -46,6 +49,13 @@ def one_of(*choices) -> Rule:
     return Rule(lambda v: v in choices, "one of " + ", ".join(map(str, choices)))
 
 
+def no_password() -> Rule:
+    """A URI without a password in it (it would be saved with the run's config and params)."""
+    return Rule(lambda v: urlparse(v).password is None,
+                "a URI without a password: give it in MLFLOW_TRACKING_PASSWORD (and the user "
+                "in MLFLOW_TRACKING_USERNAME)", hide_value=True)
+
+
 def checked(default, rule: Rule, optional: bool = False):
     """A dataclass field with a default and a range rule (``None`` passes if optional)."""
     return field(default=default, metadata={"rule": rule, "optional": optional})
@@ -56,9 +66,21 @@ def checked_list(factory, rule: Rule):
     return field(default_factory=factory, metadata={"rule": rule, "each": True})
 
 
+def unknown_key(key: str) -> ConfigError:
+    return ConfigError(f"unknown key {key}; check the spelling (rnnlab --cfg job prints every key)")
+
+
 def validate(obj, prefix: str = "") -> None:
-    """Check every ruled field of the dataclass ``obj`` (recursively); raise ConfigError."""
-    for f in dataclasses.fields(obj):
+    """Check every ruled field of the dataclass ``obj`` (recursively); raise ConfigError.
+
+    A key added with ``+key=value`` that the dataclass does not declare is refused too
+    (OmegaConf keeps it as an extra attribute, and nothing would read it).
+    """
+    fields = dataclasses.fields(obj)
+    unknown = sorted(set(vars(obj)) - {f.name for f in fields})
+    if unknown:
+        raise unknown_key(f"{prefix}{unknown[0]}")
+    for f in fields:
         value = getattr(obj, f.name)
         key = f"{prefix}{f.name}"
         if dataclasses.is_dataclass(value):
@@ -70,4 +92,5 @@ def validate(obj, prefix: str = "") -> None:
         values = value if f.metadata.get("each") else [value]
         for v in values:
             if isinstance(v, float) and not math.isfinite(v) or not rule.test(v):
-                raise ConfigError(f"{key}={value!r} is not allowed: use {rule.allowed}")
+                shown = "" if rule.hide_value else f"={value!r}"
+                raise ConfigError(f"{key}{shown} is not allowed: use {rule.allowed}")

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from omegaconf import MISSING
 
-from rnnlab.config.checks import below, checked, non_negative, one_of, positive
+from rnnlab.config.checks import below, checked, no_password, non_negative, one_of, positive
 
 
 @dataclass
@@ -76,7 +76,7 @@ class TrackingConfig:
     trackers: list[str] = field(default_factory=lambda: ["metrics_file", "mlflow"])
     experiment: str = "rnnlab"
     #: None: MLFLOW_TRACKING_URI if set, else MLflow's default (sqlite:///mlflow.db in the cwd)
-    tracking_uri: Optional[str] = None
+    tracking_uri: Optional[str] = checked(None, no_password(), optional=True)
     run_name: Optional[str] = None
 
 

@@ -8,7 +8,8 @@ from functools import partial
 import numpy as np
 
 from rnnlab.nn.model import RecurrentModel
-from rnnlab.plugins.registry import Registry
+from rnnlab.errors import PluginError
+from rnnlab.plugins.registry import Registration, Registry
 
 HEAD_FOR_TASK = {"lm": "per_step"}
 
@@ -23,8 +24,28 @@ def build_dataset(conf, registry: Registry):
     return reg.obj(conf.data, conf.seed)
 
 
+def check_cell_contract(reg: Registration, cell_options: dict) -> None:
+    """Run the conformance kit's shape check on a small cell; PluginError if it fails.
+
+    A cell whose arrays have the wrong shape would otherwise fail deep inside the
+    model with a NumPy broadcasting error that names neither the cell nor its plugin.
+    """
+    from rnnlab.testing.conformance import CellUnderTest, check_shapes
+
+    try:
+        check_shapes(CellUnderTest(reg.obj, cell_options))
+    except Exception as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if not isinstance(exc, AssertionError):
+            detail = f"it raised {type(exc).__name__}: {detail}"
+        raise PluginError(f"cell '{reg.name}' from {reg.plugin.describe()} breaks the cell "
+                          f"contract: {detail}; fix the cell (rnnlab.testing."
+                          f"cell_conformance_tests checks it)") from None
+
+
 def build_model(conf, dataset, registry: Registry) -> RecurrentModel:
     reg = registry.get("cell", conf.cell.name)
+    check_cell_contract(reg, options(conf.cell))
     m = conf.model
     token_input = dataset.vocab_size is not None
     return RecurrentModel(

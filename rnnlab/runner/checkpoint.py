@@ -50,8 +50,10 @@ def save_checkpoint(path: Path, params: dict, optim_state: dict, states: list, m
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # a write through the file object
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
@@ -60,8 +62,18 @@ def save_checkpoint(path: Path, params: dict, optim_state: dict, states: list, m
         os.close(dir_fd)
 
 
+def _by_layer(states: list) -> dict[str, np.ndarray]:
+    """``[(h, c), ...]`` -> ``{"0/0": h, "0/1": c, ...}``."""
+    return {f"{layer}/{i}": a for layer, state in enumerate(states) for i, a in enumerate(state)}
+
+
 class Checkpoint:
-    """A loaded checkpoint: ``params``, ``optim``, ``states`` and ``meta``."""
+    """A loaded checkpoint: ``params``, ``optim``, ``states`` and ``meta``.
+
+    Read with ``allow_pickle=False``: a file holding pickled objects is refused, never
+    unpickled. ``check_fits`` compares every array's name, shape and dtype with the
+    model's before anything is used.
+    """
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -71,13 +83,21 @@ class Checkpoint:
         try:
             with np.load(self.path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-            raise CheckpointError(f"checkpoint {self.path} is unreadable ({exc}); it may be "
-                                  f"truncated or not an rnnlab checkpoint") from None
-        if "meta" not in arrays:
-            raise CheckpointError(f"checkpoint {self.path} has no 'meta' entry; it is not an "
-                                  f"rnnlab checkpoint")
-        self.meta = json.loads(str(arrays.pop("meta")))
+        except ValueError as exc:
+            if "pickle" not in str(exc):
+                raise self._unreadable(exc) from None
+            raise CheckpointError(
+                f"checkpoint {self.path} holds pickled Python objects, which rnnlab never loads "
+                f"(unpickling can run code); use a checkpoint that rnnlab wrote") from None
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise self._unreadable(exc) from None
+        try:
+            self.meta = json.loads(str(arrays.pop("meta")))
+        except (KeyError, ValueError):
+            self.meta = None
+        if not isinstance(self.meta, dict):
+            raise CheckpointError(f"checkpoint {self.path} has no JSON 'meta' entry; it is not "
+                                  f"an rnnlab checkpoint")
         self.params = {k[6:]: v for k, v in arrays.items() if k.startswith("param/")}
         self.optim = {k[6:]: v for k, v in arrays.items() if k.startswith("optim/")}
         layers: dict[int, dict[int, np.ndarray]] = {}
@@ -87,21 +107,41 @@ class Checkpoint:
                 layers.setdefault(int(layer), {})[int(i)] = v
         self.states = [tuple(layers[l][i] for i in sorted(layers[l])) for l in sorted(layers)]
 
+    def _unreadable(self, exc: Exception) -> CheckpointError:
+        return CheckpointError(f"checkpoint {self.path} is unreadable ({exc}); it may be "
+                               f"truncated or not an rnnlab checkpoint")
+
+    def check_fits(self, params: dict, optim_state: dict, states: list, meta_keys) -> None:
+        """Raise unless the names, shapes and dtypes of every parameter, optimizer buffer and
+        state array equal those given, and ``meta`` has every key of ``meta_keys``."""
+        self.check_params(params)
+        self._check_arrays("optimizer state", self.optim, optim_state)
+        self._check_arrays("hidden state", _by_layer(self.states), _by_layer(states))
+        missing = sorted(set(meta_keys) - set(self.meta))
+        if missing:
+            raise CheckpointError(f"checkpoint {self.path} has no {missing} in its meta entry; "
+                                  f"it was not written by this version of rnnlab")
+
     def check_params(self, params: dict) -> None:
         """Raise unless names, shapes and dtypes equal the model's ``params``."""
-        missing = sorted(set(params) - set(self.params))
-        extra = sorted(set(self.params) - set(params))
+        self._check_arrays("parameter", self.params, params)
+
+    def _check_arrays(self, what: str, saved: dict, expected: dict) -> None:
+        missing = sorted(set(expected) - set(saved))
+        extra = sorted(set(saved) - set(expected))
         if missing or extra:
             raise CheckpointError(
-                f"checkpoint {self.path} is from another model: missing {missing or 'nothing'}, "
-                f"unexpected {extra or 'nothing'}")
-        for name, value in params.items():
-            saved = self.params[name]
-            if saved.shape != value.shape or saved.dtype != value.dtype:
+                f"checkpoint {self.path} is from another model: {what} missing "
+                f"{missing or 'nothing'}, unexpected {extra or 'nothing'}; resume a run from "
+                f"its own directory")
+        for name, value in expected.items():
+            value = np.asarray(value)
+            if saved[name].shape != value.shape or saved[name].dtype != value.dtype:
                 raise CheckpointError(
-                    f"checkpoint {self.path}: parameter {name} is {saved.dtype}{list(saved.shape)} "
-                    f"but the model needs {value.dtype}{list(value.shape)} (another cell, "
-                    f"vocabulary or size)")
+                    f"checkpoint {self.path}: {what} {name} is {saved[name].dtype}"
+                    f"{list(saved[name].shape)} but the model needs {value.dtype}"
+                    f"{list(value.shape)} (another cell, vocabulary or size); resume a run "
+                    f"from its own directory")
 
     def load_into(self, params: dict) -> None:
         self.check_params(params)

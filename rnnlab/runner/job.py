@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from threadpoolctl import threadpool_limits
 
 import rnnlab
-from rnnlab.errors import RnnlabError
+from rnnlab.errors import RnnlabError, storage_error
 from rnnlab.plugins.registry import Registry, get_registry
 from rnnlab.runner.build import build_dataset, build_model, build_optimizer
 from rnnlab.runner.checkpoint import LAST, Checkpoint, remove_partial_writes
@@ -95,11 +95,21 @@ def resumed_config(reference: str, registry: Registry, overrides: list[str] = ()
     return merged, to_run_config(merged), run_dir
 
 
+def build_trainer(conf, registry: Registry, hook, run: Run) -> Trainer:
+    """The dataset, model and optimizer ``conf`` asks for, in a Trainer."""
+    dataset = build_dataset(conf, registry)
+    model = build_model(conf, dataset, registry)
+    optimizer = build_optimizer(conf, model, registry)
+    return Trainer(conf, dataset, model, optimizer, hook, run)
+
+
 def run_job(cfg, conf, hydra_cfg) -> float:
     """Train one model as ``conf`` says; returns the best validation loss.
 
     Trackers start before the dataset and model are built, so a job that fails
-    early (a bad data file, say) is still on record, FAILED, with its error.
+    early (a bad data file, say) is still on record, FAILED, with its error. A
+    resumed job first checks its checkpoint against the model it builds, so a
+    checkpoint that does not fit leaves the run's files and MLflow run untouched.
     """
     registry = get_registry()
     run_dir = Path(hydra_cfg.runtime.output_dir)
@@ -110,20 +120,20 @@ def run_job(cfg, conf, hydra_cfg) -> float:
         remove_partial_writes(run_dir)
     run = make_run(OmegaConf.to_container(cfg, resolve=True), run_dir)
     run.tags[OVERRIDES_TAG] = " ".join(hydra_cfg.overrides.task)
-    if ckpt is not None:
-        run.meta = ckpt.meta["run"]
-        run.resumed_from_step = ckpt.meta["step"]
-    else:
-        OmegaConf.save(cfg, run_dir / CONFIG_FILE, resolve=True)
     hook = registry.plugins.pm.hook
     with threadpool_limits(limits=blas_threads(conf.threads, hydra_cfg)):
+        trainer = None
+        if ckpt is None:
+            OmegaConf.save(cfg, run_dir / CONFIG_FILE, resolve=True)
+        else:  # a checkpoint that does not fit fails before the run's records are touched
+            trainer = build_trainer(conf, registry, hook, run)
+            trainer.check_checkpoint(ckpt)
+            run.meta = ckpt.meta["run"]
+            run.resumed_from_step = ckpt.meta["step"]
         trackers = start_trackers(run, registry)
         try:
             hook.on_run_start(run=run)
-            dataset = build_dataset(conf, registry)
-            model = build_model(conf, dataset, registry)
-            optimizer = build_optimizer(conf, model, registry)
-            trainer = Trainer(conf, dataset, model, optimizer, hook, run)
+            trainer = trainer or build_trainer(conf, registry, hook, run)
             if ckpt is None:
                 for path in (run_dir / CONFIG_FILE, run_dir / ".hydra" / "overrides.yaml"):
                     if path.is_file():
@@ -140,8 +150,13 @@ def run_job(cfg, conf, hydra_cfg) -> float:
             hook.on_run_end(run=run, status="KILLED", error="interrupted")
             raise
         except Exception as exc:
+            problem = storage_error(exc)
+            if problem is not None:
+                exc = problem
             message = str(exc) if isinstance(exc, RnnlabError) else f"{type(exc).__name__}: {exc}"
             hook.on_run_end(run=run, status="FAILED", error=message.splitlines()[0] if message else "")
+            if problem is not None:
+                raise problem from None
             raise
         else:
             hook.on_run_end(run=run, status="FINISHED", error=None)

@@ -221,6 +221,10 @@ class Trainer:
         tmp.write_text(json.dumps(self.profiles))
         os.replace(tmp, path)
 
+    def check_checkpoint(self, ckpt: Checkpoint) -> None:
+        """Raise CheckpointError unless ``ckpt`` fits this model, optimizer and loop."""
+        ckpt.check_fits(self.model.params, self.opt.state_dict(), self.state, self.meta().keys())
+
     def restore(self, ckpt: Checkpoint) -> None:
         """Continue exactly where ``ckpt`` left off (parameters, optimizer, data, RNGs)."""
         ckpt.load_into(self.model.params)

@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
 from rnnlab.errors import RnnlabError
@@ -134,6 +134,17 @@ def missing_metrics(records: list[Record], have: dict[str, set[int]]) -> list:
             for key, value in metrics.items() if step not in have.get(key, ())]
 
 
+def check_artifact(run_dir, path, artifact_path: str | None) -> None:
+    """Raise RnnlabError unless ``path`` is a file inside ``run_dir`` and ``artifact_path`` a
+    relative folder name that stays inside the MLflow run's artifacts (no ``..``, not absolute)."""
+    folder = PurePosixPath(artifact_path or ".")
+    if (not Path(path).resolve().is_relative_to(Path(run_dir).resolve()) or folder.is_absolute()
+            or ".." in folder.parts or "\\" in str(folder)):
+        raise RnnlabError(f"artifact {path} -> '{artifact_path}' is refused: artifacts must be "
+                          f"files in the run directory {run_dir}, kept under a relative folder "
+                          f"without '..'; fix the plugin that logs it")
+
+
 def first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 
@@ -208,6 +219,7 @@ class MlflowTracker:
 
     @hookimpl
     def on_artifact(self, run, path, artifact_path):
+        check_artifact(run.run_dir, path, artifact_path)
         self._log_artifact(Path(path), artifact_path)
 
     @hookimpl
