@@ -16,7 +16,7 @@ from rnnlab.plugins.registry import Registry, get_registry
 from rnnlab.runner.build import build_dataset, build_model, build_optimizer
 from rnnlab.runner.checkpoint import LAST, Checkpoint
 from rnnlab.runner.run_context import HOST_TAG, OVERRIDES_TAG, PID_TAG, Run
-from rnnlab.runner.trainer import Trainer
+from rnnlab.runner.trainer import PROFILES_FILE, Trainer
 
 CONFIG_FILE = "config.yaml"
 
@@ -134,6 +134,8 @@ def run_job(cfg, conf, hydra_cfg) -> float:
 
             for path in write_plots(run_dir):
                 hook.on_artifact(run=run, path=path, artifact_path="plots")
+            if (run_dir / PROFILES_FILE).is_file():  # read back by `rnnlab report`
+                hook.on_artifact(run=run, path=run_dir / PROFILES_FILE, artifact_path="plots")
         except KeyboardInterrupt:
             hook.on_run_end(run=run, status="KILLED", error="interrupted")
             raise
