@@ -39,33 +39,51 @@ def report(tmp_path_factory):
     return tmp, proc, run
 
 
-def table_entries(markdown: str) -> dict[tuple[str, str], tuple[float, float]]:
-    """{(cell, column): (value, baseline)} from the report's Markdown table."""
-    rows = [line.strip("|").split("|") for line in markdown.splitlines() if line.startswith("|")]
-    header, body = [c.strip() for c in rows[0]], rows[2:]
-    entries = {}
-    for row in body:
-        cell = row[0].strip()
-        for column, text in zip(header[1:], row[1:]):
-            value, baseline = re.fullmatch(r"\s*(\S+) \(baseline (\S+)\)\s*", text).groups()
-            entries[cell, column] = float(value), float(baseline)
-    return entries
+def tables(markdown: str) -> list[dict[tuple[str, str], str]]:
+    """Each Markdown table of the report as {(row, column): text}."""
+    found, rows = [], []
+    for line in markdown.splitlines() + [""]:
+        if line.startswith("|"):
+            rows.append([c.strip() for c in line.strip("|").split("|")])
+        elif rows:
+            header = rows[0]
+            found.append({(row[0], column): text for row in rows[2:]
+                          for column, text in zip(header[1:], row[1:])})
+            rows = []
+    return found
+
+
+def sweep_jobs(tmp):
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp}/mlflow.db")
+    experiment = client.get_experiment_by_name("adding_lengths")
+    return client.search_runs([experiment.experiment_id], "tags.mlflow.parentRunId LIKE '%'")
+
+
+def key(job) -> tuple[str, str]:
+    return job.data.tags["cell"], f"data.length={job.data.params['data.length']}"
 
 
 def test_table_holds_each_jobs_final_validation_mse_and_its_baseline(report):
     tmp, _, _ = report
-    entries = table_entries((tmp / "out" / "report.md").read_text())
-    client = MlflowClient(tracking_uri=f"sqlite:///{tmp}/mlflow.db")
-    experiment = client.get_experiment_by_name("adding_lengths")
-    jobs = client.search_runs([experiment.experiment_id], "tags.mlflow.parentRunId LIKE '%'")
+    metric, _ = tables((tmp / "out" / "report.md").read_text())
 
-    assert set(entries) == {(c, f"data.length={n}") for c in CELLS for n in LENGTHS}
-    for job in jobs:
+    assert set(metric) == {(c, f"data.length={n}") for c in CELLS for n in LENGTHS}
+    for job in sweep_jobs(tmp):
         m = job.data.metrics
-        value, baseline = entries[job.data.tags["cell"], f"data.length={job.data.params['data.length']}"]
-        assert value == pytest.approx(m["val/mse"], rel=5e-3)
-        assert baseline == pytest.approx(min(m["data/predict_one_mse"], m["data/predict_mean_mse"]),
-                                         rel=5e-3)
+        value, baseline = re.fullmatch(r"(\S+) \(baseline (\S+)\)", metric[key(job)]).groups()
+        assert float(value) == pytest.approx(m["val/mse"], rel=5e-3)
+        assert float(baseline) == pytest.approx(
+            min(m["data/predict_one_mse"], m["data/predict_mean_mse"]), rel=5e-3)
+
+
+def test_gradient_table_holds_each_jobs_dh_decay_at_its_last_step(report):
+    tmp, _, _ = report
+    _, decay = tables((tmp / "out" / "report.md").read_text())
+
+    assert set(decay) == {(c, f"data.length={n}") for c in CELLS for n in LENGTHS}
+    for job in sweep_jobs(tmp):
+        expected = job.data.metrics["grad/dh_log10_first_over_last"]
+        assert float(decay[key(job)]) == pytest.approx(expected, abs=0.051)
 
 
 def test_plots_are_images_with_a_panel_per_cell(report):

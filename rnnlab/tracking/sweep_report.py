@@ -198,22 +198,36 @@ def read_sweep(client, parent, metric: str | None = None) -> Sweep:
                  parent.data.tags.get(OVERRIDES_TAG, ""), metric, jobs, _seconds(parent.info))
 
 
-def _entry(job: Job) -> str:
+def metric_entry(job: Job) -> str:
+    """The final metric with its baseline, e.g. ``0.000929 (baseline 0.155)``."""
     if job.status != "FINISHED" or not job.history:
         return job.status
-    text = f"{job.final:.3g}"
-    return text + (f" (baseline {job.baseline:.3g})" if job.baseline is not None else "")
+    text = f"{job.final:#.3g}"
+    return text + (f" (baseline {job.baseline:#.3g})" if job.baseline is not None else "")
 
 
-def markdown_table(sweep: Sweep) -> str:
-    """Rows: cells; columns: the swept values; entries: final metric (baseline)."""
+def decay_entry(job: Job) -> str:
+    """log10 of ||dL/dh_0|| / ||dL/dh_{T-1}||: the orders of magnitude the gradient gains
+    (negative: loses) from the last step of the window to the first."""
+    if not job.profile:
+        return ""
+    first, last = job.profile[0], job.profile[-1]
+    if last <= 0:
+        return ""
+    if first <= 0:
+        return "-inf (underflows to 0)"
+    return f"{math.log10(first / last):+.1f}"
+
+
+def markdown_table(sweep: Sweep, entry=metric_entry) -> str:
+    """Rows: cells; columns: the swept values; entries: ``entry(job)``."""
     columns = sweep.columns()
     lines = ["| cell | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
     for cell in sweep.cells():
         row = []
         for column in columns:
             jobs = [j for j in sweep.jobs if j.cell == cell and sweep.column(j) == column]
-            row.append(" / ".join(_entry(j) for j in jobs))
+            row.append(" / ".join(entry(j) for j in jobs))
         lines.append(f"| {cell} | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
@@ -253,7 +267,11 @@ def write_report(sweep: Sweep, out_dir: str | os.PathLike) -> list[Path]:
             "", markdown_table(sweep),
             f"![{sweep.metric} against training step, per cell]({CURVES_PNG})"]
     if len(written) > 1:
-        text.append(f"\n![norm of dL/dh_t against steps back in time, per cell]({PROFILES_PNG})")
+        text += ["", "The dL/dh_t profile of each job's last training step: log10 of "
+                 "`‖dL/dh_0‖ / ‖dL/dh_(T-1)‖`, the orders of magnitude the gradient of the loss "
+                 "changes by from the last step of the BPTT window back to its first.", "",
+                 markdown_table(sweep, decay_entry),
+                 f"![norm of dL/dh_t against steps back in time, per cell]({PROFILES_PNG})"]
     report = out / REPORT_FILE
     report.write_text("\n".join(text) + "\n", encoding="utf-8")
     return [report, *written]
