@@ -71,7 +71,12 @@ class Sweep:
         return [k for k in keys if len({job.overrides.get(k) for job in self.jobs}) > 1]
 
     def column(self, job: Job) -> str:
-        return ", ".join(f"{k}={job.overrides.get(k, '')}" for k in self.swept) or self.metric
+        """``"data.length=100"``, say; ``""`` when nothing but the cell is swept."""
+        return ", ".join(f"{k}={job.overrides.get(k, '')}" for k in self.swept)
+
+    def label(self, job: Job) -> str:
+        """The job's line label in the plots: its column, else its run name."""
+        return self.column(job) or job.name
 
     def columns(self) -> list[str]:
         """Column labels, ordered by their values (numerically where they are numbers)."""
@@ -219,10 +224,12 @@ def decay_entry(job: Job) -> str:
     return f"{math.log10(first / last):+.1f}"
 
 
-def markdown_table(sweep: Sweep, entry=metric_entry) -> str:
-    """Rows: cells; columns: the swept values; entries: ``entry(job)``."""
+def markdown_table(sweep: Sweep, entry=metric_entry, title: str | None = None) -> str:
+    """Rows: cells; columns: the swept values (one column, ``title``, when only the cell is
+    swept; default the metric); entries: ``entry(job)``."""
     columns = sweep.columns()
-    lines = ["| cell | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
+    header = [c or title or sweep.metric for c in columns]
+    lines = ["| cell | " + " | ".join(header) + " |", "| --- |" + " --- |" * len(columns)]
     for cell in sweep.cells():
         row = []
         for column in columns:
@@ -233,12 +240,12 @@ def markdown_table(sweep: Sweep, entry=metric_entry) -> str:
 
 
 def _per_cell(sweep: Sweep, value) -> dict[str, dict[str, object]]:
-    """{cell: {column: value(job)}} for the jobs where ``value`` is not None."""
+    """{cell: {label: value(job)}} for the jobs where ``value`` is not None, by column."""
     panels: dict[str, dict[str, object]] = {cell: {} for cell in sweep.cells()}
     for column in sweep.columns():
         for job in sweep.jobs:
             if sweep.column(job) == column and value(job) is not None:
-                panels[job.cell][column] = value(job)
+                panels[job.cell][sweep.label(job)] = value(job)
     return panels
 
 
@@ -251,7 +258,7 @@ def write_report(sweep: Sweep, out_dir: str | os.PathLike) -> list[Path]:
         raise RnnlabError(f"cannot create the report directory {out}: {exc.strerror}; "
                           f"choose another with --out") from None
     written = [out / CURVES_PNG]
-    baselines = {sweep.column(j): j.baseline for j in sweep.jobs if j.baseline is not None}
+    baselines = {sweep.label(j): j.baseline for j in sweep.jobs if j.baseline is not None}
     plot_sweep_curves(_per_cell(sweep, lambda j: j.history or None), sweep.metric, written[0],
                       baselines, log_scale=sweep.metric == "val/mse")
     profiles = _per_cell(sweep, lambda j: j.profile)
@@ -270,7 +277,7 @@ def write_report(sweep: Sweep, out_dir: str | os.PathLike) -> list[Path]:
         text += ["", "The dL/dh_t profile of each job's last training step: log10 of "
                  "`‖dL/dh_0‖ / ‖dL/dh_(T-1)‖`, the orders of magnitude the gradient of the loss "
                  "changes by from the last step of the BPTT window back to its first.", "",
-                 markdown_table(sweep, decay_entry),
+                 markdown_table(sweep, decay_entry, "log10 decay"),
                  f"![norm of dL/dh_t against steps back in time, per cell]({PROFILES_PNG})"]
     report = out / REPORT_FILE
     report.write_text("\n".join(text) + "\n", encoding="utf-8")
