@@ -213,14 +213,16 @@ def metric_entry(job: Job) -> str:
 
 def decay_entry(job: Job) -> str:
     """log10 of ||dL/dh_0|| / ||dL/dh_{T-1}||: the orders of magnitude the gradient gains
-    (negative: loses) from the last step of the window to the first."""
+    (negative: loses) from the last step of the window to the first; where it underflowed
+    to 0, how many steps back that happened."""
     if not job.profile:
         return ""
     first, last = job.profile[0], job.profile[-1]
     if last <= 0:
         return ""
     if first <= 0:
-        return "-inf (underflows to 0)"
+        zero = max(t for t, norm in enumerate(job.profile) if norm <= 0)
+        return f"-inf (0 from {len(job.profile) - 1 - zero} steps back)"
     return f"{math.log10(first / last):+.1f}"
 
 
@@ -268,7 +270,7 @@ def write_report(sweep: Sweep, out_dir: str | os.PathLike) -> list[Path]:
     job_minutes = sum(j.seconds for j in sweep.jobs) / 60
     text = [f"Sweep `{sweep.name}` (MLflow parent run `{sweep.parent_id}`, experiment "
             f"`{sweep.experiment}`): `rnnlab -m {sweep.command}`.",
-            f"{len(sweep.jobs)} jobs, {job_minutes:.1f} minutes of job time in all; the sweep "
+            f"{len(sweep.jobs)} job{'s' * (len(sweep.jobs) != 1)}, {job_minutes:.1f} minutes of job time in all; the sweep "
             f"took {sweep.seconds / 60:.1f} minutes. Entries: the final `{sweep.metric}` of each "
             f"job, with the best of its dataset's baselines in brackets.",
             "", markdown_table(sweep),
