@@ -193,8 +193,10 @@ def read_sweep(client, parent, metric: str | None = None) -> Sweep:
     for r in runs:
         run_id = r.info.run_id
         history = sorted((m.step, m.value) for m in client.get_metric_history(run_id, metric))
-        jobs.append(Job(name=r.info.run_name, cell=r.data.tags.get("cell", "?"),
-                        overrides=parse_overrides(r.data.tags.get(OVERRIDES_TAG, "")),
+        overrides = parse_overrides(r.data.tags.get(OVERRIDES_TAG, ""))
+        # a job that failed before its run started has no cell tag, only its overrides
+        cell = r.data.tags.get("cell") or overrides.get("cell", "?")
+        jobs.append(Job(name=r.info.run_name, cell=cell, overrides=overrides,
                         status=r.info.status, history=history,
                         baseline=_baseline(r.data.metrics, metric),
                         profile=_profile(client, run_id), seconds=_seconds(r.info)))
