@@ -1,7 +1,7 @@
 """The ``rnnlab`` command: Hydra composition, validation, then one call into the runner.
 
 ``rnnlab [overrides]`` trains one model, ``rnnlab -m [sweeps]`` runs a sweep;
-``rnnlab plugins`` and ``rnnlab sample`` are subcommands. Heavy imports
+``rnnlab plugins``, ``rnnlab sample`` and ``rnnlab report`` are subcommands. Heavy imports
 (MLflow, the runner) happen only when a job runs.
 """
 

@@ -85,7 +85,7 @@ def test_artifacts_are_kept(chars_run):
     names = {a.path for a in client.list_artifacts(rid)}
     assert {"config", "samples", "plots", "checkpoints"} <= names
     assert {a.path for a in client.list_artifacts(rid, "plots")} == {
-        "plots/curves.png", "plots/grad_profile.png"}
+        "plots/curves.png", "plots/grad_profile.png", "plots/grad_profile.json"}
     assert "checkpoints/best.npz" in {a.path for a in client.list_artifacts(rid, "checkpoints")}
 
 

@@ -17,7 +17,7 @@ from rnnlab.runner.build import build_dataset, build_model, build_optimizer
 from rnnlab.runner.checkpoint import LAST, Checkpoint, remove_partial_writes
 from rnnlab.runner.run_context import HOST_TAG, OVERRIDES_TAG, PID_TAG, Run
 from rnnlab.runner.threads import blas_threads
-from rnnlab.runner.trainer import Trainer
+from rnnlab.runner.trainer import PROFILES_FILE, Trainer
 
 CONFIG_FILE = "config.yaml"
 
@@ -146,6 +146,8 @@ def run_job(cfg, conf, hydra_cfg) -> float:
 
             for path in write_plots(run_dir):
                 hook.on_artifact(run=run, path=path, artifact_path="plots")
+            if (run_dir / PROFILES_FILE).is_file():  # read back by `rnnlab report`
+                hook.on_artifact(run=run, path=run_dir / PROFILES_FILE, artifact_path="plots")
         except KeyboardInterrupt:
             hook.on_run_end(run=run, status="KILLED", error="interrupted")
             raise
