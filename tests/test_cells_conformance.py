@@ -113,3 +113,31 @@ def test_hidden_outputs_are_read_only_because_backward_reads_them(make_cell, seq
     with pytest.raises(ValueError, match="read-only"):
         hs[0] = 0.0
     assert final[0].flags.writeable  # the final state is the caller's (e.g. to reset a stream)
+
+
+def test_embedded_token_inputs_match_the_embedded_vectors_fed_to_forward(make_cell, sequence):
+    """forward_embedded/backward_embedded (the input projection as a row gather of a
+    per-token table) compute what embedding rows fed to forward/backward compute."""
+    _, state0, dhs = sequence
+    rng = np.random.default_rng(2)
+    embedding = rng.standard_normal((7, 3))
+    ids = rng.integers(0, 6, size=(64, 2))  # token 6 never occurs: its gradient row stays 0
+    dense, embedded = make_cell(), make_cell()
+    state0 = state0[:dense.num_states]
+    hs_dense, final_dense = dense.forward(embedding[ids], state0)
+    hs_embedded, final_embedded = embedded.forward_embedded(ids, embedding, state0)
+    np.testing.assert_allclose(hs_embedded, hs_dense, rtol=1e-12, atol=1e-12)
+    for got, want in zip(final_embedded, final_dense):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+    dxs, dstate_dense = dense.backward(dhs)
+    dembedding, dstate_embedded = embedded.backward_embedded(dhs)
+    want = np.zeros_like(embedding)
+    np.add.at(want, ids.ravel(), dxs.reshape(-1, 3))
+    np.testing.assert_allclose(dembedding, want, rtol=1e-10, atol=1e-12)
+    assert not dembedding[6].any()
+    for got, want_state in zip(dstate_embedded, dstate_dense):
+        np.testing.assert_allclose(got, want_state, rtol=1e-10, atol=1e-12)
+    for name, g in dense.grads.items():
+        np.testing.assert_allclose(embedded.grads[name], g, rtol=1e-10, atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(embedded.state_grad_norms, dense.state_grad_norms, rtol=1e-10)

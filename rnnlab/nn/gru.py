@@ -18,13 +18,17 @@ class GRUCell(GateCell):
 
     num_gates = 3
 
-    def forward(self, xs, state):
-        H = self.hidden_size
-        b_ih, b_hh = self.params["bias_ih"], self.params["bias_hh"]
+    def input_bias(self):
         # b_hn sits inside r * (...), so only b_hr and b_hz fold into the input projection
-        input_bias = b_ih.copy()
-        input_bias[:2 * H] += b_hh[:2 * H]
-        acts, hs = self.begin_forward(xs, state, input_bias)
+        H = self.hidden_size
+        bias = self.params["bias_ih"].copy()
+        bias[:2 * H] += self.params["bias_hh"][:2 * H]
+        return bias
+
+    def recur(self, acts, state):
+        H = self.hidden_size
+        b_hh = self.params["bias_hh"]
+        hs = self.hidden_sequence(acts, state)
         T, N, _ = acts.shape
         hn = np.empty((T, N, H), self.dtype)  # W_hn h + b_hn, kept for backward
         buffer = self.recurrent_buffer(N)
@@ -46,8 +50,7 @@ class GRUCell(GateCell):
         self.acts, self.hn = acts, hn
         return self.hidden_outputs(), (hs[-1].copy(),)
 
-    def backward(self, dhs, dfinal_state=None):
-        dhs = np.asarray(dhs, self.dtype)
+    def backprop(self, dhs, dfinal_state):
         T, N, H = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
         w_hh = self.params["weight_hh"]
@@ -84,5 +87,4 @@ class GRUCell(GateCell):
             np.matmul(dpre_h[t].reshape(N, 3 * H), w_hh, out=dh)
             dh += dh_through_z
         self.state_grad_norms = norms
-        dpre_x, dpre_h = dpre_x.reshape(T, N, 3 * H), dpre_h.reshape(T, N, 3 * H)
-        return self.finish_backward(dpre_x, dpre_h), (dh,)
+        return dpre_x.reshape(T, N, 3 * H), dpre_h.reshape(T, N, 3 * H), (dh,)

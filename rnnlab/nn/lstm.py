@@ -30,8 +30,8 @@ class LSTMCell(GateCell):
         self.params["bias_ih"][H:2 * H] = forget_bias
         self.params["bias_hh"][H:2 * H] = 0.0
 
-    def forward(self, xs, state):
-        acts, hs = self.begin_forward(xs, state, self.params["bias_ih"] + self.params["bias_hh"])
+    def recur(self, acts, state):
+        hs = self.hidden_sequence(acts, state)
         T, N, _ = acts.shape
         H = self.hidden_size
         cs = np.empty((T + 1, N, H), self.dtype)
@@ -60,8 +60,7 @@ class LSTMCell(GateCell):
         self.acts, self.cs, self.tanh_cs = acts, cs, tanh_cs
         return self.hidden_outputs(), (hs[-1].copy(), cs[-1].copy())
 
-    def backward(self, dhs, dfinal_state=None):
-        dhs = np.asarray(dhs, self.dtype)
+    def backprop(self, dhs, dfinal_state):
         T, N, H = dhs.shape
         dh, dc = self.final_state_grads(dfinal_state, N)
         w_hh = self.params["weight_hh"]
@@ -96,4 +95,4 @@ class LSTMCell(GateCell):
             np.matmul(dpre[t].reshape(N, 4 * H), w_hh, out=dh)
         self.state_grad_norms = norms
         dpre = dpre.reshape(T, N, 4 * H)
-        return self.finish_backward(dpre, dpre), (dh, dc)
+        return dpre, dpre, (dh, dc)

@@ -41,8 +41,8 @@ class RNNCell(GateCell):
         self.nonlinearity = nonlinearity
         self._activation_, self._activation_grad = _NONLINEARITIES[nonlinearity]
 
-    def forward(self, xs, state):
-        pre, hs = self.begin_forward(xs, state, self.params["bias_ih"] + self.params["bias_hh"])
+    def recur(self, pre, state):
+        hs = self.hidden_sequence(pre, state)
         buffer = self.recurrent_buffer(pre.shape[1])
         for t in range(len(pre)):
             h = hs[t + 1]
@@ -50,8 +50,7 @@ class RNNCell(GateCell):
             self._activation_(h)
         return self.hidden_outputs(), (hs[-1].copy(),)
 
-    def backward(self, dhs, dfinal_state=None):
-        dhs = np.asarray(dhs, self.dtype)
+    def backprop(self, dhs, dfinal_state):
         T, N, _ = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
         w_hh = self.params["weight_hh"]
@@ -63,4 +62,4 @@ class RNNCell(GateCell):
             dpre[t] *= dh
             np.matmul(dpre[t], w_hh, out=dh)
         self.state_grad_norms = norms
-        return self.finish_backward(dpre, dpre), (dh,)
+        return dpre, dpre, (dh,)
