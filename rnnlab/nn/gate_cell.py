@@ -152,6 +152,26 @@ class GateCell(Cell):
         """
         return np.matmul(self.params["weight_hh"], h.T, out=buffer).T
 
+    def recurrent_backward(self, batch: int):
+        """A function ``(dpre_t, out) -> out``: ``dpre_t (N, G*H) @ weight_hh`` into ``out`` (N, H).
+
+        From H=256 on, computed as ``weight_hh.T @ dpre_t.T`` with a contiguous copy
+        of the transposed weight (made once per chunk) into an (H, N) buffer, then
+        copied transposed into ``out``: 1.2x faster GEMMs for N=32 (H=256 and 512;
+        whole LSTM step 1.03x and 1.07x), but 0.94-0.98x at H=128.
+        """
+        weight = self.params["weight_hh"]
+        if self.hidden_size < 256:
+            return lambda dpre_t, out: np.matmul(dpre_t, weight, out=out)
+        weight_t = np.ascontiguousarray(weight.T)
+        buffer = np.empty((self.hidden_size, batch), self.dtype)
+
+        def backward_step(dpre_t, out):
+            np.matmul(weight_t, dpre_t.T, out=buffer)
+            np.copyto(out, buffer.T)
+            return out
+        return backward_step
+
     def hidden_outputs(self) -> np.ndarray:
         """The output ``hs[1:]`` (T, N, H) as a read-only view.
 

@@ -53,7 +53,7 @@ class GRUCell(GateCell):
     def backprop(self, dhs, dfinal_state):
         T, N, H = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
-        w_hh = self.params["weight_hh"]
+        through_weight = self.recurrent_backward(N)
         r, z, n = (self.acts.reshape(T, N, 3, H)[:, :, k] for k in range(3))
 
         # Every pre-activation gradient is dh times a stored factor:
@@ -84,7 +84,7 @@ class GRUCell(GateCell):
             dpre_x[t] *= dh[:, None, :]
             dpre_h[t] *= dh[:, None, :]
             np.multiply(dh, z[t], out=dh_through_z)
-            np.matmul(dpre_h[t].reshape(N, 3 * H), w_hh, out=dh)
+            through_weight(dpre_h[t].reshape(N, 3 * H), dh)
             dh += dh_through_z
         self.state_grad_norms = norms
         return dpre_x.reshape(T, N, 3 * H), dpre_h.reshape(T, N, 3 * H), (dh,)

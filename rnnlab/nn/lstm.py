@@ -63,7 +63,7 @@ class LSTMCell(GateCell):
     def backprop(self, dhs, dfinal_state):
         T, N, H = dhs.shape
         dh, dc = self.final_state_grads(dfinal_state, N)
-        w_hh = self.params["weight_hh"]
+        through_weight = self.recurrent_backward(N)
         acts = self.acts.reshape(T, N, 4, H)
         i, f, g, o = (acts[:, :, k] for k in range(4))
 
@@ -92,7 +92,7 @@ class LSTMCell(GateCell):
             dpre[t, :, :3] *= dc[:, None, :]
             dpre[t, :, 3] *= dh
             dc *= f[t]
-            np.matmul(dpre[t].reshape(N, 4 * H), w_hh, out=dh)
+            through_weight(dpre[t].reshape(N, 4 * H), dh)
         self.state_grad_norms = norms
         dpre = dpre.reshape(T, N, 4 * H)
         return dpre, dpre, (dh, dc)

@@ -53,13 +53,13 @@ class RNNCell(GateCell):
     def backprop(self, dhs, dfinal_state):
         T, N, _ = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
-        w_hh = self.params["weight_hh"]
+        through_weight = self.recurrent_backward(N)
         dpre = self._activation_grad(self.hs[1:])  # becomes dL/d(pre-activation) step by step
         norms = np.empty(T)
         for t in reversed(range(T)):
             dh += dhs[t]
             norms[t] = np.linalg.norm(dh)
             dpre[t] *= dh
-            np.matmul(dpre[t], w_hh, out=dh)
+            through_weight(dpre[t], dh)
         self.state_grad_norms = norms
         return dpre, dpre, (dh,)
