@@ -175,3 +175,15 @@ def test_a_wide_lstm_matches_the_step_by_step_lstm(sequence):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
     for name, g in steps.grads.items():
         np.testing.assert_allclose(chunk.grads[name], g, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_backward_drops_the_forward_cache_so_the_next_chunk_is_not_allocated_beside_it(
+        make_cell, sequence):
+    xs, state0, dhs = sequence
+    cell = make_cell()
+    kept = lambda: {name for name, v in vars(cell).items()  # noqa: E731
+                    if isinstance(v, np.ndarray) and v.size >= xs.shape[0]}
+    cell.forward(xs, state0[:cell.num_states])
+    assert kept()  # the forward cache
+    cell.backward(dhs)
+    assert kept() == {"state_grad_norms"}

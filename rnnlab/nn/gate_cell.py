@@ -48,6 +48,8 @@ class GateCell(Cell):
     """
 
     num_gates: int
+    #: the attributes ``recur`` keeps for ``backprop`` (dropped once backward is done)
+    cached: tuple[str, ...] = ()
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator,
                  dtype=np.float32):
@@ -108,7 +110,9 @@ class GateCell(Cell):
         dx2 = dpre_x.reshape(T * N, -1)
         self.grads["weight_ih"] += dx2.T @ self.xs.reshape(T * N, self.input_size)
         self.grads["bias_ih"] += dx2.sum(axis=0)
-        return (dx2 @ self.params["weight_ih"]).reshape(T, N, self.input_size), dstate
+        dxs = (dx2 @ self.params["weight_ih"]).reshape(T, N, self.input_size)
+        self.release_cache()
+        return dxs, dstate
 
     def backward_embedded(self, dhs: np.ndarray, dfinal_state: State | None = None
                           ) -> tuple[np.ndarray, State]:
@@ -117,7 +121,13 @@ class GateCell(Cell):
         dtable = sum_rows_by_id(self.ids, dpre_x, len(self.embedding))
         self.grads["weight_ih"] += dtable.T @ self.embedding
         self.grads["bias_ih"] += dtable.sum(axis=0)
+        self.release_cache()
         return dtable @ self.params["weight_ih"], dstate
+
+    def release_cache(self) -> None:
+        """Drop the forward cache, so that the next chunk's is not allocated beside it."""
+        for name in ("xs", "ids", "embedding", "hs") + self.cached:
+            setattr(self, name, None)
 
     def _backprop_recurrent(self, dhs, dfinal_state):
         """``backprop``, then the recurrent weight and bias gradients (one GEMM over all steps)."""

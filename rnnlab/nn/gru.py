@@ -17,6 +17,7 @@ class GRUCell(GateCell):
     """GRU cell; state ``(h,)``."""
 
     num_gates = 3
+    cached = ("acts", "hn")
 
     def input_bias(self):
         # b_hn sits inside r * (...), so only b_hr and b_hz fold into the input projection

@@ -22,6 +22,7 @@ class LSTMCell(GateCell):
 
     num_gates = 4
     num_states = 2
+    cached = ("acts", "cs", "tanh_cs")
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator,
                  dtype=np.float32, forget_bias: float = 1.0):
@@ -71,16 +72,27 @@ class LSTMCell(GateCell):
         #   d_i = dc * g * i(1-i)      d_f = dc * c_prev * f(1-f)
         #   d_g = dc * i * (1-g^2)     d_o = dh * tanh(c) * o(1-o)
         # and dc gains dh * o * (1 - tanh(c)^2) (tanh' from the stored tanh(c), not from h).
-        # The factors are computed for all steps at once; the sweep only scales them.
-        dpre = np.subtract(1, acts, out=np.empty_like(acts))
-        dpre *= acts  # sigmoid' for i, f, o (the g block is overwritten below)
-        dpre[:, :, 0] *= g
-        dpre[:, :, 1] *= self.cs[:-1]
-        one_minus_square(g, out=dpre[:, :, 2])
-        dpre[:, :, 2] *= i
-        dpre[:, :, 3] *= self.tanh_cs
-        dc_per_dh = one_minus_square(self.tanh_cs, out=np.empty((T, N, H), self.dtype))
+        # The factors are computed for all steps at once, in place of the activations
+        # (the forward cache is spent: backward runs once per forward); the sweep only
+        # scales them. Only f, which carries dc back, needs a copy.
+        f_kept = f.copy()
+        np.subtract(1, f, out=f)
+        f *= f_kept
+        f *= self.cs[:-1]  # d_f factor; the cell states are free from here on
+        dc_per_dh = one_minus_square(self.tanh_cs, out=self.cs[1:])
         dc_per_dh *= o
+        tanh_c = self.tanh_cs
+        tanh_c *= o
+        np.subtract(1, o, out=o)
+        o *= tanh_c  # d_o factor; tanh(c) is free from here on
+        d_g = one_minus_square(g, out=tanh_c)
+        d_g *= i
+        g *= i
+        np.subtract(1, i, out=i)
+        i *= g  # d_i factor
+        np.copyto(g, d_g)
+        dpre = acts
+        f = f_kept
 
         tmp = np.empty((N, H), self.dtype)
         norms = np.empty(T)
