@@ -77,7 +77,7 @@ class GateCell(Cell):
 
     def backprop(self, dhs: np.ndarray, dfinal_state: State | None
                  ) -> tuple[np.ndarray, np.ndarray, State]:
-        """The backward sweep: ``(dpre_x, dpre_h, dstate0)``.
+        """The backward sweep: ``(dpre_x, dpre_h, dstate0)``; may overwrite ``dhs`` (T, N, H).
 
         ``dpre_x`` and ``dpre_h`` (T, N, G*H) are the gradients of the input and
         recurrent pre-activations (the same array unless a gate, like GRU's
@@ -105,7 +105,7 @@ class GateCell(Cell):
         return self.recur(np.take(table, ids, axis=0), state)
 
     def backward(self, dhs, dfinal_state=None):
-        dpre_x, dpre_h, dstate = self._backprop_recurrent(dhs, dfinal_state)
+        dpre_x, dpre_h, dstate = self._backprop_recurrent(np.array(dhs, self.dtype), dfinal_state)
         T, N, _ = dpre_x.shape
         dx2 = dpre_x.reshape(T * N, -1)
         self.grads["weight_ih"] += dx2.T @ self.xs.reshape(T * N, self.input_size)
@@ -116,8 +116,12 @@ class GateCell(Cell):
 
     def backward_embedded(self, dhs: np.ndarray, dfinal_state: State | None = None
                           ) -> tuple[np.ndarray, State]:
-        """Backward after ``forward_embedded``: ``(d embedding (V, I), dstate0)``."""
-        dpre_x, dpre_h, dstate = self._backprop_recurrent(dhs, dfinal_state)
+        """Backward after ``forward_embedded``: ``(d embedding (V, I), dstate0)``.
+
+        Unlike ``backward``, may overwrite ``dhs`` (it saves a copy: pass an array you own).
+        """
+        dpre_x, dpre_h, dstate = self._backprop_recurrent(np.asarray(dhs, self.dtype),
+                                                          dfinal_state)
         dtable = sum_rows_by_id(self.ids, dpre_x, len(self.embedding))
         self.grads["weight_ih"] += dtable.T @ self.embedding
         self.grads["bias_ih"] += dtable.sum(axis=0)
@@ -131,7 +135,7 @@ class GateCell(Cell):
 
     def _backprop_recurrent(self, dhs, dfinal_state):
         """``backprop``, then the recurrent weight and bias gradients (one GEMM over all steps)."""
-        dpre_x, dpre_h, dstate = self.backprop(np.asarray(dhs, self.dtype), dfinal_state)
+        dpre_x, dpre_h, dstate = self.backprop(dhs, dfinal_state)
         T, N, _ = dpre_h.shape
         dh2 = dpre_h.reshape(T * N, -1)
         self.grads["weight_hh"] += dh2.T @ self.hs[:-1].reshape(T * N, self.hidden_size)

@@ -15,15 +15,16 @@ def _relu_(a):
     return np.maximum(a, 0, out=a)
 
 
-def _tanh_grad(h):
-    return 1 - h * h
+def _tanh_grad(h, out):
+    np.multiply(h, h, out=out)
+    return np.subtract(1, out, out=out)
 
 
-def _relu_grad(h):
-    return (h > 0).astype(h.dtype)
+def _relu_grad(h, out):
+    return np.greater(h, 0, out=out, casting="unsafe")
 
 
-#: nonlinearity -> (in-place activation, its derivative computed from the activation's output)
+#: nonlinearity -> (in-place activation, its derivative from the activation's output into ``out``)
 _NONLINEARITIES = {"tanh": (_tanh_, _tanh_grad), "relu": (_relu_, _relu_grad)}
 
 
@@ -54,11 +55,12 @@ class RNNCell(GateCell):
         T, N, _ = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
         through_weight = self.recurrent_backward(N)
-        dpre = self._activation_grad(self.hs[1:])  # becomes dL/d(pre-activation) step by step
+        dpre = dhs  # each step's dL/d(pre-activation) replaces its output gradient
         norms = np.empty(T)
         for t in reversed(range(T)):
             dh += dhs[t]
             norms[t] = np.linalg.norm(dh)
+            self._activation_grad(self.hs[t + 1], out=dpre[t])
             dpre[t] *= dh
             through_weight(dpre[t], dh)
         self.state_grad_norms = norms
