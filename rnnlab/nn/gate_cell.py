@@ -81,7 +81,9 @@ class GateCell(Cell):
 
         ``dpre_x`` and ``dpre_h`` (T, N, G*H) are the gradients of the input and
         recurrent pre-activations (the same array unless a gate, like GRU's
-        candidate, scales the recurrent part). Sets ``state_grad_norms``.
+        candidate, scales the recurrent part); ``dpre_h`` may also be a tuple of
+        (T, N, width) blocks whose widths add up to G*H, in the order of the gate
+        rows. Sets ``state_grad_norms``.
         """
         raise NotImplementedError
 
@@ -134,12 +136,17 @@ class GateCell(Cell):
             setattr(self, name, None)
 
     def _backprop_recurrent(self, dhs, dfinal_state):
-        """``backprop``, then the recurrent weight and bias gradients (one GEMM over all steps)."""
+        """``backprop``, then the recurrent weight and bias gradients (one GEMM per block of rows)."""
         dpre_x, dpre_h, dstate = self.backprop(dhs, dfinal_state)
-        T, N, _ = dpre_h.shape
-        dh2 = dpre_h.reshape(T * N, -1)
-        self.grads["weight_hh"] += dh2.T @ self.hs[:-1].reshape(T * N, self.hidden_size)
-        self.grads["bias_hh"] += dh2.sum(axis=0)
+        T, N, _ = dpre_x.shape
+        hs_prev = self.hs[:-1].reshape(T * N, self.hidden_size)
+        row = 0
+        for block in dpre_h if isinstance(dpre_h, tuple) else (dpre_h,):
+            rows = block.reshape(T * N, -1)
+            width = rows.shape[1]
+            self.grads["weight_hh"][row:row + width] += rows.T @ hs_prev
+            self.grads["bias_hh"][row:row + width] += rows.sum(axis=0)
+            row += width
         return dpre_x, dpre_h, dstate
 
     def hidden_sequence(self, pre: np.ndarray, state: State) -> np.ndarray:

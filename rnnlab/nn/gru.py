@@ -55,37 +55,46 @@ class GRUCell(GateCell):
         T, N, H = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
         through_weight = self.recurrent_backward(N)
-        r, z, n = (self.acts.reshape(T, N, 3, H)[:, :, k] for k in range(3))
+        dpre = self.acts.reshape(T, N, 3, H)
+        r, z, n = (dpre[:, :, k] for k in range(3))
+        dhn = self.hn
 
         # Every pre-activation gradient is dh times a stored factor:
         #   input side      d_n = dh * (1-z)(1-n^2)    d_z = dh * (h_prev - n) z(1-z)
         #                   d_r = d_n * hn * r(1-r)
         #   recurrent side  the same for r and z, and d_n * r for W_hn h + b_hn.
-        # The factors are computed for all steps at once; the sweep only scales them.
-        dpre_x = np.empty((T, N, 3, H), self.dtype)
-        dpre_h = np.empty((T, N, 3, H), self.dtype)
-        dr, dz, dn = (dpre_x[:, :, k] for k in range(3))
-        np.subtract(1, z, out=dz)
-        one_minus_square(n, out=dn)
-        dn *= dz
-        dz *= z
-        dz *= np.subtract(self.hs[:-1], n, out=dpre_h[:, :, 0])  # dpre_h as scratch
-        np.subtract(1, r, out=dr)
-        dr *= r
-        dr *= self.hn
-        dr *= dn
-        dpre_h[:, :, :2] = dpre_x[:, :, :2]
-        np.multiply(dn, r, out=dpre_h[:, :, 2])
+        # The factors are computed for all steps at once, in place of the activations
+        # (input side) and of hn (d_n * r); the sweep only scales them. Only z, which
+        # carries dh back, needs a copy.
+        z_kept = z.copy()
+        scratch = np.subtract(self.hs[:-1], n)
+        np.subtract(1, z, out=z)
+        scratch *= z_kept
+        scratch *= z  # d_z factor
+        one_minus_square(n, out=n)
+        n *= z  # d_n factor
+        np.copyto(z, scratch)
+        np.subtract(1, r, out=scratch)
+        scratch *= r
+        scratch *= dhn
+        scratch *= n  # d_r factor
+        np.multiply(n, r, out=dhn)  # d_hn factor
+        np.copyto(r, scratch)
+        del scratch
 
+        recurrent = np.empty((N, 3, H), self.dtype)  # each step's [d_r, d_z, d_hn]
         dh_through_z = np.empty((N, H), self.dtype)
         norms = np.empty(T)
         for t in reversed(range(T)):
             dh += dhs[t]
             norms[t] = np.linalg.norm(dh)
-            dpre_x[t] *= dh[:, None, :]
-            dpre_h[t] *= dh[:, None, :]
-            np.multiply(dh, z[t], out=dh_through_z)
-            through_weight(dpre_h[t].reshape(N, 3 * H), dh)
+            dpre[t] *= dh[:, None, :]
+            dhn[t] *= dh
+            recurrent[:, :2] = dpre[t, :, :2]
+            recurrent[:, 2] = dhn[t]
+            np.multiply(dh, z_kept[t], out=dh_through_z)
+            through_weight(recurrent.reshape(N, 3 * H), dh)
             dh += dh_through_z
         self.state_grad_norms = norms
-        return dpre_x.reshape(T, N, 3 * H), dpre_h.reshape(T, N, 3 * H), (dh,)
+        dpre = dpre.reshape(T, N, 3 * H)
+        return dpre, (dpre[:, :, :2 * H], dhn), (dh,)
