@@ -65,46 +65,40 @@ class LSTMCell(GateCell):
         T, N, H = dhs.shape
         dh, dc = self.final_state_grads(dfinal_state, N)
         through_weight = self.recurrent_backward(N)
-        acts = self.acts.reshape(T, N, 4, H)
-        i, f, g, o = (acts[:, :, k] for k in range(4))
+        acts = self.acts.reshape(T, N, 4, H)  # each step's activations become its dpre
+        cs, tanh_cs = self.cs, self.tanh_cs
 
-        # Every pre-activation gradient is a stored factor times dc or dh:
+        # Per step, with dh and dc the gradients reaching h_t and c_t:
+        #   dc += dh * o * (1 - tanh(c)^2)     (tanh' from the stored tanh(c), not from h)
         #   d_i = dc * g * i(1-i)      d_f = dc * c_prev * f(1-f)
         #   d_g = dc * i * (1-g^2)     d_o = dh * tanh(c) * o(1-o)
-        # and dc gains dh * o * (1 - tanh(c)^2) (tanh' from the stored tanh(c), not from h).
-        # The factors are computed for all steps at once, in place of the activations
-        # (the forward cache is spent: backward runs once per forward); the sweep only
-        # scales them. Only f, which carries dc back, needs a copy.
-        f_kept = f.copy()
-        np.subtract(1, f, out=f)
-        f *= f_kept
-        f *= self.cs[:-1]  # d_f factor; the cell states are free from here on
-        dc_per_dh = one_minus_square(self.tanh_cs, out=self.cs[1:])
-        dc_per_dh *= o
-        tanh_c = self.tanh_cs
-        tanh_c *= o
-        np.subtract(1, o, out=o)
-        o *= tanh_c  # d_o factor; tanh(c) is free from here on
-        d_g = one_minus_square(g, out=tanh_c)
-        d_g *= i
-        g *= i
-        np.subtract(1, i, out=i)
-        i *= g  # d_i factor
-        np.copyto(g, d_g)
-        dpre = acts
-        f = f_kept
-
+        # then dc *= f for the previous step. Step by step, on (N, 4H) pieces that stay
+        # in cache, written over the activations (backward runs once per forward).
+        factor = np.empty((N, 4, H), self.dtype)
+        s_i, s_f, s_g, s_o = (factor[:, k] for k in range(4))
         tmp = np.empty((N, H), self.dtype)
         norms = np.empty(T)
         for t in reversed(range(T)):
+            a = acts[t]
+            i, f, g, o = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
             dh += dhs[t]
             norms[t] = np.linalg.norm(dh)
-            np.multiply(dh, dc_per_dh[t], out=tmp)
+            one_minus_square(tanh_cs[t], out=tmp)
+            tmp *= o
+            tmp *= dh
             dc += tmp
-            dpre[t, :, :3] *= dc[:, None, :]
-            dpre[t, :, 3] *= dh
-            dc *= f[t]
-            through_weight(dpre[t].reshape(N, 4 * H), dh)
+            np.subtract(1, a, out=factor)
+            factor *= a  # sigmoid' for i, f, o (the g block is overwritten next)
+            one_minus_square(g, out=s_g)
+            s_g *= i
+            s_i *= g
+            s_f *= cs[t]
+            s_o *= tanh_cs[t]
+            np.multiply(s_o, dh, out=o)
+            np.multiply(dc, f, out=tmp)  # dc for the previous step, before f is overwritten
+            np.multiply(factor[:, :3], dc[:, None, :], out=a[:, :3])
+            dc, tmp = tmp, dc
+            through_weight(a.reshape(N, 4 * H), dh)
         self.state_grad_norms = norms
-        dpre = dpre.reshape(T, N, 4 * H)
+        dpre = acts.reshape(T, N, 4 * H)
         return dpre, dpre, (dh, dc)
