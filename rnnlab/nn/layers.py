@@ -59,6 +59,10 @@ class Linear:
         y += self.params["bias"]
         return y
 
+    def release(self) -> None:
+        """Drop the input kept for ``backward`` (call when no more backward is coming)."""
+        self._x = None
+
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """``dy`` (M, out) -> dx (M, in); accumulates weight and bias gradients."""
         self.grads["weight"] += dy.T @ self._x

@@ -131,6 +131,7 @@ class RecurrentModel:
     def backward(self, dout: np.ndarray) -> None:
         """Backpropagate ``dout`` (the gradient of the outputs) into every parameter."""
         dx = self.head_drop.backward(self.head.backward(dout.reshape(-1, dout.shape[-1])))
+        self.head.release()  # its input is the top cell's hs: not held into the next forward
         H = self.cells[-1].hidden_size
         steps = len(self._kept_inputs)
         if self.head_kind == "per_step":
