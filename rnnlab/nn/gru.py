@@ -55,45 +55,40 @@ class GRUCell(GateCell):
         T, N, H = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
         through_weight = self.recurrent_backward(N)
-        dpre = self.acts.reshape(T, N, 3, H)
-        r, z, n = (dpre[:, :, k] for k in range(3))
-        dhn = self.hn
+        dpre = self.acts.reshape(T, N, 3, H)  # each step's activations become its dpre
+        dhn, hs = self.hn, self.hs  # each step's W_hn h + b_hn becomes its d_hn
 
-        # Every pre-activation gradient is dh times a stored factor:
+        # Per step, with dh the gradient reaching h_t:
         #   input side      d_n = dh * (1-z)(1-n^2)    d_z = dh * (h_prev - n) z(1-z)
         #                   d_r = d_n * hn * r(1-r)
-        #   recurrent side  the same for r and z, and d_n * r for W_hn h + b_hn.
-        # The factors are computed for all steps at once, in place of the activations
-        # (input side) and of hn (d_n * r); the sweep only scales them. Only z, which
-        # carries dh back, needs a copy.
-        z_kept = z.copy()
-        scratch = np.subtract(self.hs[:-1], n)
-        np.subtract(1, z, out=z)
-        scratch *= z_kept
-        scratch *= z  # d_z factor
-        one_minus_square(n, out=n)
-        n *= z  # d_n factor
-        np.copyto(z, scratch)
-        np.subtract(1, r, out=scratch)
-        scratch *= r
-        scratch *= dhn
-        scratch *= n  # d_r factor
-        np.multiply(n, r, out=dhn)  # d_hn factor
-        np.copyto(r, scratch)
-        del scratch
-
-        recurrent = np.empty((N, 3, H), self.dtype)  # each step's [d_r, d_z, d_hn]
+        #   recurrent side  the same for r and z, and d_hn = d_n * r for W_hn h + b_hn,
+        # and dh for the previous step is dh * z + [d_r, d_z, d_hn] @ W_hh. Step by step,
+        # on (N, 3H) pieces that stay in cache (backward runs once per forward).
+        factor = np.empty((N, 3, H), self.dtype)  # [d_r, d_z, d_n], then [d_r, d_z, d_hn]
+        d_r, d_z, d_n = (factor[:, k] for k in range(3))
+        tmp = np.empty((N, H), self.dtype)
         dh_through_z = np.empty((N, H), self.dtype)
         norms = np.empty(T)
         for t in reversed(range(T)):
+            a = dpre[t]
+            r, z, n = a[:, 0], a[:, 1], a[:, 2]
             dh += dhs[t]
             norms[t] = np.linalg.norm(dh)
-            dpre[t] *= dh[:, None, :]
-            dhn[t] *= dh
-            recurrent[:, :2] = dpre[t, :, :2]
-            recurrent[:, 2] = dhn[t]
-            np.multiply(dh, z_kept[t], out=dh_through_z)
-            through_weight(recurrent.reshape(N, 3 * H), dh)
+            np.subtract(1, a, out=factor)
+            one_minus_square(n, out=d_n)
+            d_n *= d_z  # 1 - z
+            d_n *= dh
+            factor[:, :2] *= a[:, :2]  # sigmoid' for r and z
+            np.subtract(hs[t], n, out=tmp)
+            d_z *= tmp
+            d_z *= dh
+            d_r *= dhn[t]
+            d_r *= d_n
+            np.multiply(dh, z, out=dh_through_z)
+            np.multiply(d_n, r, out=dhn[t])
+            np.copyto(a, factor)
+            d_n[...] = dhn[t]
+            through_weight(factor.reshape(N, 3 * H), dh)
             dh += dh_through_z
         self.state_grad_norms = norms
         dpre = dpre.reshape(T, N, 3 * H)
