@@ -51,8 +51,8 @@ class RecurrentModel:
         self.head_drop = Dropout(dropout, rng)
         self.head = Linear(hidden_size * (seq_len if head == "flatten" else 1), output_size,
                            rng, dtype)
-        # token ids reach a built-in first cell through its embedded input projection
-        self.embedded_first = self.embed is not None and isinstance(self.cells[0], GateCell)
+        # token ids can reach a built-in first cell through its embedded input projection
+        self._can_embed_first = self.embed is not None and isinstance(self.cells[0], GateCell)
         self.params, self.grads = {}, {}
         named = ([("embed", self.embed)] if self.embed else []) + \
             [(f"cells.{i}", c) for i, c in enumerate(self.cells)] + [("head", self.head)]
@@ -80,11 +80,15 @@ class RecurrentModel:
     def _stack(self, inputs: np.ndarray, state: list[State], train: bool):
         """Run every layer over the chunk ``inputs`` (ids (T, N) or floats (T, N, D));
         returns top ``hs`` and the new state."""
+        # the per-token projection table costs as much as projecting V embedded tokens:
+        # worth it for a chunk of at least V tokens (not for sampling one step at a time)
+        self._embedded_first = self._can_embed_first and \
+            inputs.size >= len(self.embed.params["weight"])
         final = []
         for i, cell in enumerate(self.cells):
             if i > 0:
                 x, s = cell.forward(self.between[i - 1].forward(x, train), state[i])
-            elif self.embedded_first:
+            elif self._embedded_first:
                 x, s = cell.forward_embedded(inputs, self.embed.params["weight"], state[0])
             else:
                 x, s = cell.forward(self.embed.forward(inputs) if self.embed else inputs, state[0])
@@ -145,7 +149,7 @@ class RecurrentModel:
         for i in reversed(range(1, len(self.cells))):
             dhs, _ = self.cells[i].backward(dhs, None)
             dhs = self.between[i - 1].backward(dhs)
-        if self.embedded_first:
+        if self._embedded_first:
             dembed, _ = self.cells[0].backward_embedded(dhs, None)
             self.embed.grads["weight"] += dembed
             return
