@@ -13,22 +13,26 @@ GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def step_gemm_flops(shape: Shape) -> int:
-    """Flops (2 per multiply-add) of the GEMMs in one training step, forward and backward.
+    """Flops (2 per multiply-add) of the engine's GEMMs in one training step, forward and backward.
 
-    With G gate blocks, E = V inputs and M = T*N rows: forward ``x W_ih^T`` and
-    ``h W_hh^T`` and the head; backward, for each of the three weights, one GEMM
-    for its gradient and one for its input's gradient (embedding included), so
-    ``3 * (G*H*(E+H) + H*V)`` multiply-adds per row. Elementwise work is not counted.
+    With G gate blocks, E = V inputs and M = T*N rows: forward ``h W_hh^T`` and the
+    head; backward, for both weights, one GEMM for its gradient and one for its
+    input's gradient: ``3 * (G*H*H + H*V)`` multiply-adds per row. The token
+    inputs' projection is folded into a (V, G*H) table per step (``E W_ih^T``, and
+    backward the gradients of ``W_ih`` and of the embedding from the table's):
+    ``3 * V*E*G*H`` multiply-adds per step, not per row. Elementwise work is not counted.
     """
     G, H, V = GATES[shape.cell], shape.hidden, shape.vocab
     rows = shape.batch * shape.steps
-    return 2 * rows * 3 * (G * H * (V + H) + H * V)
+    return 2 * 3 * (rows * (G * H * H + H * V) + V * V * G * H)
 
 
-def gemm_rate(size: int = 2048, repeats: int = 5, count: int = 1) -> dict[str, float]:
-    """Median GFLOP/s of a float32 ``size``-cubed matrix product on ``count`` threads.
+def gemm_rate(size: int = 2048, repeats: int = 5) -> dict[str, float]:
+    """Median GFLOP/s of a float32 ``size``-cubed matrix product on 1 thread.
 
     ``numpy`` is numpy's BLAS (what the engine uses); ``torch`` is torch's (MKL), for reference.
+    Timed in CPU time of the calling thread (where a 1-thread product runs), so
+    that other processes on the machine do not lower the rate.
     """
     import torch
 
@@ -39,13 +43,13 @@ def gemm_rate(size: int = 2048, repeats: int = 5, count: int = 1) -> dict[str, f
     products = {"numpy": lambda: np.matmul(a, b, out=out),
                 "torch": lambda: torch.mm(ta, tb, out=tout)}
     rates = {}
-    with threads(count):
+    with threads(1):
         for name, product in products.items():
             product()
             times = []
             for _ in range(repeats):
-                start = time.perf_counter()
+                start = time.thread_time()
                 product()
-                times.append(time.perf_counter() - start)
+                times.append(time.thread_time() - start)
             rates[name] = 2 * size ** 3 / statistics.median(times) / 1e9
     return rates

@@ -3,13 +3,15 @@
     python -m benchmarks.profile_lstm [--hidden 256 512] [--threads 1]
 
 Engine: each phase of the step (the model's layers called one by one, as
-``RecurrentModel.forward/backward`` calls them for one layer with the per-step
-head) is timed; inside the cell, the GEMMs the engine issues are replayed alone
+``RecurrentModel.forward/backward`` calls them for one layer with token inputs
+and the per-step head: the embedding folded into the cell's input projection)
+is timed; inside the cell, the GEMMs the engine issues are replayed alone
 on arrays of the same shapes and layouts, and the rest of the phase is the
 elementwise work (gate math, the per-step Python loop, reductions).
 PyTorch: the same phases timed around its calls, and the operators that
 ``torch.profiler`` sees. Finally the engine's GEMM shapes in numpy (OpenBLAS)
-against torch.mm (MKL).
+against torch.mm (MKL). With 1 thread, times are CPU time of the calling thread
+(robust to other processes on the machine); with more, wall time.
 """
 
 from __future__ import annotations
@@ -28,13 +30,17 @@ from benchmarks.workload import CLIP_NORM, Shape, threads
 from rnnlab.nn import clip_grad_norm, softmax_cross_entropy
 
 
+#: the clock of every measurement: set by ``report`` for its thread count
+clock = time.perf_counter
+
+
 def median_time(fn, repeats: int) -> float:
     fn()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times)
 
 
@@ -45,15 +51,15 @@ def engine_phases(engine: EngineLM, repeats: int) -> dict[str, float]:
     x, y, _ = engine.chunks.next()
     state = cell.initial_state(shape.batch)
     phases = {
-        "embedding forward": lambda s: s.update(xs=embed.forward(x)),
-        "cell forward": lambda s: s.update(hs=cell.forward(s["xs"], state)[0]),
+        "cell forward": lambda s: s.update(hs=cell.forward_embedded(
+            x, embed.params["weight"], state)[0]),
         "head forward": lambda s: s.update(logits=head.forward(s["hs"].reshape(-1, shape.hidden))),
         "softmax cross-entropy": lambda s: s.update(d=softmax_cross_entropy(s["logits"],
                                                                            y.reshape(-1))[1]),
         "head backward": lambda s: s.update(dhs=head.backward(s["d"])),
-        "cell backward": lambda s: s.update(dxs=cell.backward(
+        "cell backward": lambda s: s.update(dembed=cell.backward_embedded(
             s["dhs"].reshape(shape.steps, shape.batch, -1))[0]),
-        "embedding backward": lambda s: embed.backward(x, s["dxs"]),
+        "embedding gradient": lambda s: embed.grads["weight"].__iadd__(s["dembed"]),
         "clip_grad_norm": lambda s: clip_grad_norm(model.grads, CLIP_NORM),
         "Adagrad step": lambda s: engine.opt.step(model.grads),
     }
@@ -62,9 +68,9 @@ def engine_phases(engine: EngineLM, repeats: int) -> dict[str, float]:
         scratch = {}
         model.zero_grad()
         for name, phase in phases.items():
-            start = time.perf_counter()
+            start = clock()
             phase(scratch)
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return {name: statistics.median(ts[1:]) for name, ts in times.items()}
 
 
@@ -79,23 +85,25 @@ def engine_gemms(engine: EngineLM, repeats: int) -> dict[str, float]:
         return rng.standard_normal(dims, dtype=np.float32)
 
     w_ih, w_hh = cell.params["weight_ih"], cell.params["weight_hh"]
-    w_head = engine.model.head.params["weight"]
-    xs, hs, pre, logits = rand(T * N, V), rand(T * N, H), rand(T * N, G * H), rand(T * N, V)
-    buf, dh = rand(G * H, N), rand(N, H)
+    w_head, embedding = engine.model.head.params["weight"], engine.model.embed.params["weight"]
+    hs, pre, logits, dtable = rand(T * N, H), rand(T * N, G * H), rand(T * N, V), rand(V, G * H)
+    buf, buf_t = rand(G * H, N), rand(H, N)
 
     def recurrent_forward():
         for t in range(T):
             np.matmul(w_hh, hs[t * N:(t + 1) * N].T, out=buf)
 
     def recurrent_backward():
+        w_t = np.ascontiguousarray(w_hh.T)
         for t in range(T):
-            np.matmul(pre[t * N:(t + 1) * N], w_hh, out=dh)
+            np.matmul(w_t, pre[t * N:(t + 1) * N].T, out=buf_t)
 
     gemms = {
-        "cell forward": {"input projection": lambda: xs @ w_ih.T,
+        "cell forward": {"input table (V,E)@(E,GH)": lambda: embedding @ w_ih.T,
                          f"recurrent, {T} x (GH,H)@(H,N)": recurrent_forward},
-        "cell backward": {f"recurrent, {T} x (N,GH)@(GH,H)": recurrent_backward,
-                          "dW_ih, dW_hh, dx": lambda: (pre.T @ xs, pre.T @ hs, pre @ w_ih)},
+        "cell backward": {f"recurrent, {T} x (H,GH)@(GH,N)": recurrent_backward,
+                          "dW_hh; dW_ih, d embedding from the table":
+                          lambda: (pre.T @ hs, dtable.T @ embedding, dtable @ w_ih)},
         "head forward": {"logits": lambda: hs @ w_head.T},
         "head backward": {"dW, dx": lambda: (logits.T @ hs, logits @ w_head)},
     }
@@ -111,17 +119,17 @@ def torch_phases(model: TorchLM, repeats: int) -> dict[str, float]:
                                    "clip_grad_norm_", "Adagrad step")}
     for _ in range(repeats + 1):
         model.opt.zero_grad()
-        marks = [time.perf_counter()]
+        marks = [clock()]
         hs, _ = model.rnn(model.embed(x))
         loss = nn.functional.cross_entropy(model.head(hs).reshape(-1, model.shape.vocab),
                                            y.reshape(-1))
-        marks.append(time.perf_counter())
+        marks.append(clock())
         loss.backward()
-        marks.append(time.perf_counter())
+        marks.append(clock())
         nn.utils.clip_grad_norm_(model.params, CLIP_NORM)
-        marks.append(time.perf_counter())
+        marks.append(clock())
         model.opt.step()
-        marks.append(time.perf_counter())
+        marks.append(clock())
         for name, a, b in zip(times, marks, marks[1:]):
             times[name].append(b - a)
     return {name: statistics.median(ts[1:]) for name, ts in times.items()}
@@ -142,9 +150,9 @@ def gemm_kernels(shape: Shape, repeats: int) -> list[list]:
     T, N, H, V = shape.steps, shape.batch, shape.hidden, shape.vocab
     rng = np.random.default_rng(0)
     shapes = {"recurrent forward (4H,H)@(H,N)": ((4 * H, H), (H, N)),
-              "recurrent backward (N,4H)@(4H,H)": ((N, 4 * H), (4 * H, H)),
+              "recurrent backward (H,4H)@(4H,N)": ((H, 4 * H), (4 * H, N)),
               "dW_hh (4H,TN)@(TN,H)": ((4 * H, T * N), (T * N, H)),
-              "input projection (TN,V)@(V,4H)": ((T * N, V), (V, 4 * H))}
+              "input table (V,V)@(V,4H)": ((V, V), (V, 4 * H))}
     rows = []
     for name, (a_shape, b_shape) in shapes.items():
         a = rng.standard_normal(a_shape, dtype=np.float32)
@@ -158,6 +166,8 @@ def gemm_kernels(shape: Shape, repeats: int) -> list[list]:
 
 
 def report(hidden: int, count: int, repeats: int) -> str:
+    global clock
+    clock = time.thread_time if count == 1 else time.perf_counter
     shape = Shape("lstm", hidden)
     engine, model = EngineLM(shape), TorchLM(shape)
     with threads(count):

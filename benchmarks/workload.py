@@ -94,9 +94,15 @@ def threads(count: int):
 
 @dataclass(frozen=True)
 class Timing:
-    """Seconds of repeated calls: the median, and the spread as a fraction of it."""
+    """Seconds of repeated calls: the median, and the spread as a fraction of it.
+
+    ``seconds`` is wall time; ``cpu`` the CPU time of the calling thread over the
+    same calls, which is what a 1-thread step costs whatever else the machine runs
+    (with more threads it misses the workers' time).
+    """
 
     seconds: tuple[float, ...]
+    cpu: tuple[float, ...]
 
     @property
     def median(self) -> float:
@@ -111,6 +117,10 @@ class Timing:
         """Interquartile range over the median: above ~0.1 the machine was busy."""
         q1, _, q3 = statistics.quantiles(self.seconds, n=4)
         return (q3 - q1) / self.median
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
 
 
 def interleaved(steps: dict[str, Callable[[], object]], repeats: int, warmup: int,
@@ -127,11 +137,13 @@ def interleaved(steps: dict[str, Callable[[], object]], repeats: int, warmup: in
         for _ in range(warmup):
             fn()
     times = {name: [] for name in steps}
+    cpu = {name: [] for name in steps}
     names = list(steps)
     for r in range(repeats):
         for name in names if r % 2 == 0 else reversed(names):
             time.sleep(settle)
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.thread_time()
             steps[name]()
             times[name].append(time.perf_counter() - start)
-    return {name: Timing(tuple(ts)) for name, ts in times.items()}
+            cpu[name].append(time.thread_time() - start_cpu)
+    return {name: Timing(tuple(times[name]), tuple(cpu[name])) for name in steps}

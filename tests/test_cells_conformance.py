@@ -113,3 +113,77 @@ def test_hidden_outputs_are_read_only_because_backward_reads_them(make_cell, seq
     with pytest.raises(ValueError, match="read-only"):
         hs[0] = 0.0
     assert final[0].flags.writeable  # the final state is the caller's (e.g. to reset a stream)
+
+
+def test_embedded_token_inputs_match_the_embedded_vectors_fed_to_forward(make_cell, sequence):
+    """forward_embedded/backward_embedded (the input projection as a row gather of a
+    per-token table) compute what embedding rows fed to forward/backward compute."""
+    _, state0, dhs = sequence
+    rng = np.random.default_rng(2)
+    embedding = rng.standard_normal((7, 3))
+    ids = rng.integers(0, 6, size=(64, 2))  # token 6 never occurs: its gradient row stays 0
+    dense, embedded = make_cell(), make_cell()
+    state0 = state0[:dense.num_states]
+    hs_dense, final_dense = dense.forward(embedding[ids], state0)
+    hs_embedded, final_embedded = embedded.forward_embedded(ids, embedding, state0)
+    np.testing.assert_allclose(hs_embedded, hs_dense, rtol=1e-12, atol=1e-12)
+    for got, want in zip(final_embedded, final_dense):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+    dxs, dstate_dense = dense.backward(dhs)
+    dembedding, dstate_embedded = embedded.backward_embedded(dhs)
+    want = np.zeros_like(embedding)
+    np.add.at(want, ids.ravel(), dxs.reshape(-1, 3))
+    np.testing.assert_allclose(dembedding, want, rtol=1e-10, atol=1e-12)
+    assert not dembedding[6].any()
+    for got, want_state in zip(dstate_embedded, dstate_dense):
+        np.testing.assert_allclose(got, want_state, rtol=1e-10, atol=1e-12)
+    for name, g in dense.grads.items():
+        np.testing.assert_allclose(embedded.grads[name], g, rtol=1e-10, atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(embedded.state_grad_norms, dense.state_grad_norms, rtol=1e-10)
+
+
+@pytest.mark.parametrize("cell_class", [RNNCell, LSTMCell, GRUCell])
+@pytest.mark.parametrize("hidden", [5, 256])
+def test_recurrent_backward_multiplies_by_the_recurrent_weight(cell_class, hidden):
+    """Both forms (plain below H=256, through a transposed weight copy from 256 on)."""
+    rng = np.random.default_rng(0)
+    cell = cell_class(3, hidden, rng, np.float64)
+    dpre = rng.standard_normal((2, cell.num_gates * hidden))
+    out = np.empty((2, hidden))
+    assert cell.recurrent_backward(2)(dpre, out) is out
+    np.testing.assert_allclose(out, dpre @ cell.params["weight_hh"], rtol=1e-12, atol=1e-12)
+
+
+def test_a_wide_lstm_matches_the_step_by_step_lstm(sequence):
+    """At H=256 (the transposed-weight backward) the LSTM still equals StepLSTM, in every gradient."""
+    xs, _, _ = sequence
+    rng = np.random.default_rng(3)
+    chunk = LSTMCell(3, 256, np.random.default_rng(0), np.float64)
+    steps = StepLSTM(3, 256, np.random.default_rng(0), np.float64)
+    for name, p in steps.params.items():
+        p[...] = chunk.params[name]
+    state0 = (rng.standard_normal((2, 256)), rng.standard_normal((2, 256)))
+    dhs = rng.standard_normal((16, 2, 256))
+    hs_chunk, _ = chunk.forward(xs[:16], state0)
+    hs_steps, _ = steps.forward(xs[:16], state0)
+    np.testing.assert_allclose(hs_chunk, hs_steps, rtol=1e-10, atol=1e-12)
+    dxs_chunk, dstate_chunk = chunk.backward(dhs)
+    dxs_steps, dstate_steps = steps.backward(dhs)
+    np.testing.assert_allclose(dxs_chunk, dxs_steps, rtol=1e-10, atol=1e-12)
+    for got, want in zip(dstate_chunk, dstate_steps):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    for name, g in steps.grads.items():
+        np.testing.assert_allclose(chunk.grads[name], g, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_backward_drops_the_forward_cache_so_the_next_chunk_is_not_allocated_beside_it(
+        make_cell, sequence):
+    xs, state0, dhs = sequence
+    cell = make_cell()
+    kept = lambda: {name for name, v in vars(cell).items()  # noqa: E731
+                    if isinstance(v, np.ndarray) and v.size >= xs.shape[0]}
+    cell.forward(xs, state0[:cell.num_states])
+    assert kept()  # the forward cache
+    cell.backward(dhs)
+    assert kept() == {"state_grad_norms"}

@@ -336,3 +336,25 @@ def test_two_chunks_of_8_carry_the_state_of_one_chunk_of_16(cell, rng):
 def test_invalid_configurations_are_rejected(options, message):
     with pytest.raises(ValueError, match=message):
         make_model("rnn", **options)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_after_backward_no_layer_keeps_the_chunks_activations(cell, rng, tokens):
+    """So that the next chunk's activations are not allocated beside them."""
+    model = make_model(cell, layers=1)
+    out, _ = model.forward(tokens, model.initial_state(N))
+    model.backward(cross_entropy(out, rng.integers(0, V, (T, N)))[1])
+    for layer in [model.embed, model.head, *model.cells]:
+        kept = [name for name, v in vars(layer).items()
+                if isinstance(v, np.ndarray) and v.size >= T * N * H]
+        assert not kept, (type(layer).__name__, kept)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("steps", [2, T])
+def test_token_chunks_below_and_above_the_vocabulary_size_get_exact_gradients(cell, steps, rng):
+    """2 x N = 4 tokens < V: embedded vectors into the cell; 5 x N = 10 >= V: the cell's
+    per-token projection table. Both are the same function with the same gradients."""
+    model = make_model(cell, layers=1)
+    inputs, targets = rng.integers(0, V, (steps, N)), rng.integers(0, V, (steps, N))
+    assert gradient_error(model, inputs, targets, random_state(model, rng)) < TOLERANCE

@@ -3,6 +3,13 @@
 Only the recurrence needs a loop over time. Everything else is done once per
 chunk over all ``T * N`` rows: the input projection before the forward loop,
 and the weight, bias and input gradients after the backward sweep.
+
+Token inputs through an embedding ``E`` (V, I) can skip the embedded inputs
+altogether (``forward_embedded``): the input projection of token ``v`` is row
+``v`` of the table ``E @ weight_ih.T + bias`` (V, G*H), so a chunk's projection
+is a row gather instead of a (T*N, I) x (I, G*H) GEMM, and backward sums the
+projection gradients per token into that table's gradient, from which the
+weight and embedding gradients are two small (V-row) GEMMs.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.nn.cell import Cell, State
+from rnnlab.nn.layers import sum_rows_by_id
 
 
 def sigmoid_(a: np.ndarray) -> np.ndarray:
@@ -35,11 +43,13 @@ class GateCell(Cell):
 
         weight_ih (G*H, I)   weight_hh (G*H, H)   bias_ih (G*H,)   bias_hh (G*H,)
 
-    Subclasses set ``num_gates`` and write ``forward``/``backward`` around
-    ``begin_forward`` and ``finish_backward``.
+    Subclasses set ``num_gates`` and implement the recurrence: ``recur`` (forward
+    from the input projections) and ``backprop`` (its backward sweep).
     """
 
     num_gates: int
+    #: the attributes ``recur`` keeps for ``backprop`` (dropped once backward is done)
+    cached: tuple[str, ...] = ()
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator,
                  dtype=np.float32):
@@ -54,22 +64,100 @@ class GateCell(Cell):
                        for name, shape in shapes.items()}
         self.init_grads()
 
-    def begin_forward(self, xs: np.ndarray, state: State, input_bias: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
-        """Project all inputs at once and allocate the hidden-state sequence.
+    def input_bias(self) -> np.ndarray:
+        """The bias (G*H,) added to the input projection: ``bias_ih + bias_hh``."""
+        return self.params["bias_ih"] + self.params["bias_hh"]
 
-        Returns ``pre`` (T, N, G*H) = ``xs @ weight_ih.T + input_bias`` and
-        ``hs`` (T+1, N, H) with ``hs[0]`` = the initial h (``hs[1:]`` is the output,
-        ``hs[:-1]`` the previous h of every step). Keeps ``xs`` and ``hs`` for backward.
+    def recur(self, pre: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+        """The recurrence over ``pre`` (T, N, G*H) = ``x @ weight_ih.T + input_bias()``.
+
+        May overwrite ``pre``; keeps what ``backprop`` needs; returns ``(hs, final_state)``.
         """
+        raise NotImplementedError
+
+    def backprop(self, dhs: np.ndarray, dfinal_state: State | None
+                 ) -> tuple[np.ndarray, np.ndarray, State]:
+        """The backward sweep: ``(dpre_x, dpre_h, dstate0)``; may overwrite ``dhs`` (T, N, H).
+
+        ``dpre_x`` and ``dpre_h`` (T, N, G*H) are the gradients of the input and
+        recurrent pre-activations (the same array unless a gate, like GRU's
+        candidate, scales the recurrent part); ``dpre_h`` may also be a tuple of
+        (T, N, width) blocks whose widths add up to G*H, in the order of the gate
+        rows. Sets ``state_grad_norms``.
+        """
+        raise NotImplementedError
+
+    def forward(self, xs, state):
         xs = np.asarray(xs, self.dtype)
         T, N, _ = xs.shape
         pre = xs.reshape(T * N, self.input_size) @ self.params["weight_ih"].T
-        pre += input_bias
-        hs = np.empty((T + 1, N, self.hidden_size), self.dtype)
-        hs[0] = state[0]
-        self.xs, self.hs = xs, hs
-        return pre.reshape(T, N, -1), hs
+        pre += self.input_bias()
+        self.xs, self.ids, self.embedding = xs, None, None
+        return self.recur(pre.reshape(T, N, -1), state)
+
+    def forward_embedded(self, ids: np.ndarray, embedding: np.ndarray, state: State
+                         ) -> tuple[np.ndarray, State]:
+        """``forward(embedding[ids], state)`` without the embedded inputs: ids (T, N), embedding (V, I).
+
+        Use ``backward_embedded`` after it.
+        """
+        table = np.asarray(embedding, self.dtype) @ self.params["weight_ih"].T
+        table += self.input_bias()
+        self.xs, self.ids, self.embedding = None, ids, embedding
+        return self.recur(np.take(table, ids, axis=0), state)
+
+    def backward(self, dhs, dfinal_state=None):
+        dpre_x, dpre_h, dstate = self._backprop_recurrent(np.array(dhs, self.dtype), dfinal_state)
+        T, N, _ = dpre_x.shape
+        dx2 = dpre_x.reshape(T * N, -1)
+        self.grads["weight_ih"] += dx2.T @ self.xs.reshape(T * N, self.input_size)
+        self.grads["bias_ih"] += dx2.sum(axis=0)
+        dxs = (dx2 @ self.params["weight_ih"]).reshape(T, N, self.input_size)
+        self.release_cache()
+        return dxs, dstate
+
+    def backward_embedded(self, dhs: np.ndarray, dfinal_state: State | None = None
+                          ) -> tuple[np.ndarray, State]:
+        """Backward after ``forward_embedded``: ``(d embedding (V, I), dstate0)``.
+
+        Unlike ``backward``, may overwrite ``dhs`` (it saves a copy: pass an array you own).
+        """
+        dpre_x, dpre_h, dstate = self._backprop_recurrent(np.asarray(dhs, self.dtype),
+                                                          dfinal_state)
+        dtable = sum_rows_by_id(self.ids, dpre_x, len(self.embedding))
+        self.grads["weight_ih"] += dtable.T @ self.embedding
+        self.grads["bias_ih"] += dtable.sum(axis=0)
+        self.release_cache()
+        return dtable @ self.params["weight_ih"], dstate
+
+    def release_cache(self) -> None:
+        """Drop the forward cache, so that the next chunk's is not allocated beside it."""
+        for name in ("xs", "ids", "embedding", "hs") + self.cached:
+            setattr(self, name, None)
+
+    def _backprop_recurrent(self, dhs, dfinal_state):
+        """``backprop``, then the recurrent weight and bias gradients (one GEMM per block of rows)."""
+        dpre_x, dpre_h, dstate = self.backprop(dhs, dfinal_state)
+        T, N, _ = dpre_x.shape
+        hs_prev = self.hs[:-1].reshape(T * N, self.hidden_size)
+        row = 0
+        for block in dpre_h if isinstance(dpre_h, tuple) else (dpre_h,):
+            rows = block.reshape(T * N, -1)
+            width = rows.shape[1]
+            self.grads["weight_hh"][row:row + width] += rows.T @ hs_prev
+            self.grads["bias_hh"][row:row + width] += rows.sum(axis=0)
+            row += width
+        return dpre_x, dpre_h, dstate
+
+    def hidden_sequence(self, pre: np.ndarray, state: State) -> np.ndarray:
+        """Allocate ``hs`` (T+1, N, H) with ``hs[0]`` = the initial h and keep it for backward.
+
+        ``hs[1:]`` is the output, ``hs[:-1]`` the previous h of every step.
+        """
+        T, N, _ = pre.shape
+        self.hs = np.empty((T + 1, N, self.hidden_size), self.dtype)
+        self.hs[0] = state[0]
+        return self.hs
 
     def recurrent_buffer(self, batch: int) -> np.ndarray:
         """Scratch space for ``recurrent``: (G*H, batch)."""
@@ -84,6 +172,26 @@ class GateCell(Cell):
         measured 1.2-1.45x faster than ``h @ weight_hh.T`` for N=32, H>=256.
         """
         return np.matmul(self.params["weight_hh"], h.T, out=buffer).T
+
+    def recurrent_backward(self, batch: int):
+        """A function ``(dpre_t, out) -> out``: ``dpre_t (N, G*H) @ weight_hh`` into ``out`` (N, H).
+
+        From H=256 on, computed as ``weight_hh.T @ dpre_t.T`` with a contiguous copy
+        of the transposed weight (made once per chunk) into an (H, N) buffer, then
+        copied transposed into ``out``: 1.2x faster GEMMs for N=32 (H=256 and 512;
+        whole LSTM step 1.03x and 1.07x), but 0.94-0.98x at H=128.
+        """
+        weight = self.params["weight_hh"]
+        if self.hidden_size < 256:
+            return lambda dpre_t, out: np.matmul(dpre_t, weight, out=out)
+        weight_t = np.ascontiguousarray(weight.T)
+        buffer = np.empty((self.hidden_size, batch), self.dtype)
+
+        def backward_step(dpre_t, out):
+            np.matmul(weight_t, dpre_t.T, out=buffer)
+            np.copyto(out, buffer.T)
+            return out
+        return backward_step
 
     def hidden_outputs(self) -> np.ndarray:
         """The output ``hs[1:]`` (T, N, H) as a read-only view.
@@ -101,19 +209,3 @@ class GateCell(Cell):
             return [np.zeros((batch, self.hidden_size), self.dtype)
                     for _ in range(self.num_states)]
         return [np.array(d, self.dtype) for d in dfinal_state]
-
-    def finish_backward(self, dpre_x: np.ndarray, dpre_h: np.ndarray) -> np.ndarray:
-        """Accumulate all parameter gradients with one GEMM each; return dL/dxs (T, N, I).
-
-        ``dpre_x`` and ``dpre_h`` (T, N, G*H) are the gradients of the input and
-        recurrent pre-activations (the same array unless a gate, like GRU's
-        candidate, scales the recurrent part).
-        """
-        T, N, _ = dpre_x.shape
-        dx2 = dpre_x.reshape(T * N, -1)
-        dh2 = dpre_h.reshape(T * N, -1)
-        self.grads["weight_ih"] += dx2.T @ self.xs.reshape(T * N, self.input_size)
-        self.grads["weight_hh"] += dh2.T @ self.hs[:-1].reshape(T * N, self.hidden_size)
-        self.grads["bias_ih"] += dx2.sum(axis=0)
-        self.grads["bias_hh"] += dh2.sum(axis=0)
-        return (dx2 @ self.params["weight_ih"]).reshape(T, N, self.input_size)

@@ -17,14 +17,19 @@ class GRUCell(GateCell):
     """GRU cell; state ``(h,)``."""
 
     num_gates = 3
+    cached = ("acts", "hn")
 
-    def forward(self, xs, state):
-        H = self.hidden_size
-        b_ih, b_hh = self.params["bias_ih"], self.params["bias_hh"]
+    def input_bias(self):
         # b_hn sits inside r * (...), so only b_hr and b_hz fold into the input projection
-        input_bias = b_ih.copy()
-        input_bias[:2 * H] += b_hh[:2 * H]
-        acts, hs = self.begin_forward(xs, state, input_bias)
+        H = self.hidden_size
+        bias = self.params["bias_ih"].copy()
+        bias[:2 * H] += self.params["bias_hh"][:2 * H]
+        return bias
+
+    def recur(self, acts, state):
+        H = self.hidden_size
+        b_hh = self.params["bias_hh"]
+        hs = self.hidden_sequence(acts, state)
         T, N, _ = acts.shape
         hn = np.empty((T, N, H), self.dtype)  # W_hn h + b_hn, kept for backward
         buffer = self.recurrent_buffer(N)
@@ -46,43 +51,45 @@ class GRUCell(GateCell):
         self.acts, self.hn = acts, hn
         return self.hidden_outputs(), (hs[-1].copy(),)
 
-    def backward(self, dhs, dfinal_state=None):
-        dhs = np.asarray(dhs, self.dtype)
+    def backprop(self, dhs, dfinal_state):
         T, N, H = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
-        w_hh = self.params["weight_hh"]
-        r, z, n = (self.acts.reshape(T, N, 3, H)[:, :, k] for k in range(3))
+        through_weight = self.recurrent_backward(N)
+        dpre = self.acts.reshape(T, N, 3, H)  # each step's activations become its dpre
+        dhn, hs = self.hn, self.hs  # each step's W_hn h + b_hn becomes its d_hn
 
-        # Every pre-activation gradient is dh times a stored factor:
+        # Per step, with dh the gradient reaching h_t:
         #   input side      d_n = dh * (1-z)(1-n^2)    d_z = dh * (h_prev - n) z(1-z)
         #                   d_r = d_n * hn * r(1-r)
-        #   recurrent side  the same for r and z, and d_n * r for W_hn h + b_hn.
-        # The factors are computed for all steps at once; the sweep only scales them.
-        dpre_x = np.empty((T, N, 3, H), self.dtype)
-        dpre_h = np.empty((T, N, 3, H), self.dtype)
-        dr, dz, dn = (dpre_x[:, :, k] for k in range(3))
-        np.subtract(1, z, out=dz)
-        one_minus_square(n, out=dn)
-        dn *= dz
-        dz *= z
-        dz *= np.subtract(self.hs[:-1], n, out=dpre_h[:, :, 0])  # dpre_h as scratch
-        np.subtract(1, r, out=dr)
-        dr *= r
-        dr *= self.hn
-        dr *= dn
-        dpre_h[:, :, :2] = dpre_x[:, :, :2]
-        np.multiply(dn, r, out=dpre_h[:, :, 2])
-
+        #   recurrent side  the same for r and z, and d_hn = d_n * r for W_hn h + b_hn,
+        # and dh for the previous step is dh * z + [d_r, d_z, d_hn] @ W_hh. Step by step,
+        # on (N, 3H) pieces that stay in cache (backward runs once per forward).
+        factor = np.empty((N, 3, H), self.dtype)  # [d_r, d_z, d_n], then [d_r, d_z, d_hn]
+        d_r, d_z, d_n = (factor[:, k] for k in range(3))
+        tmp = np.empty((N, H), self.dtype)
         dh_through_z = np.empty((N, H), self.dtype)
         norms = np.empty(T)
         for t in reversed(range(T)):
+            a = dpre[t]
+            r, z, n = a[:, 0], a[:, 1], a[:, 2]
             dh += dhs[t]
             norms[t] = np.linalg.norm(dh)
-            dpre_x[t] *= dh[:, None, :]
-            dpre_h[t] *= dh[:, None, :]
-            np.multiply(dh, z[t], out=dh_through_z)
-            np.matmul(dpre_h[t].reshape(N, 3 * H), w_hh, out=dh)
+            np.subtract(1, a, out=factor)
+            one_minus_square(n, out=d_n)
+            d_n *= d_z  # 1 - z
+            d_n *= dh
+            factor[:, :2] *= a[:, :2]  # sigmoid' for r and z
+            np.subtract(hs[t], n, out=tmp)
+            d_z *= tmp
+            d_z *= dh
+            d_r *= dhn[t]
+            d_r *= d_n
+            np.multiply(dh, z, out=dh_through_z)
+            np.multiply(d_n, r, out=dhn[t])
+            np.copyto(a, factor)
+            d_n[...] = dhn[t]
+            through_weight(factor.reshape(N, 3 * H), dh)
             dh += dh_through_z
         self.state_grad_norms = norms
-        dpre_x, dpre_h = dpre_x.reshape(T, N, 3 * H), dpre_h.reshape(T, N, 3 * H)
-        return self.finish_backward(dpre_x, dpre_h), (dh,)
+        dpre = dpre.reshape(T, N, 3 * H)
+        return dpre, (dpre[:, :, :2 * H], dhn), (dh,)

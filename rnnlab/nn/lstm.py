@@ -22,6 +22,7 @@ class LSTMCell(GateCell):
 
     num_gates = 4
     num_states = 2
+    cached = ("acts", "cs", "tanh_cs")
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator,
                  dtype=np.float32, forget_bias: float = 1.0):
@@ -30,8 +31,8 @@ class LSTMCell(GateCell):
         self.params["bias_ih"][H:2 * H] = forget_bias
         self.params["bias_hh"][H:2 * H] = 0.0
 
-    def forward(self, xs, state):
-        acts, hs = self.begin_forward(xs, state, self.params["bias_ih"] + self.params["bias_hh"])
+    def recur(self, acts, state):
+        hs = self.hidden_sequence(acts, state)
         T, N, _ = acts.shape
         H = self.hidden_size
         cs = np.empty((T + 1, N, H), self.dtype)
@@ -60,40 +61,44 @@ class LSTMCell(GateCell):
         self.acts, self.cs, self.tanh_cs = acts, cs, tanh_cs
         return self.hidden_outputs(), (hs[-1].copy(), cs[-1].copy())
 
-    def backward(self, dhs, dfinal_state=None):
-        dhs = np.asarray(dhs, self.dtype)
+    def backprop(self, dhs, dfinal_state):
         T, N, H = dhs.shape
         dh, dc = self.final_state_grads(dfinal_state, N)
-        w_hh = self.params["weight_hh"]
-        acts = self.acts.reshape(T, N, 4, H)
-        i, f, g, o = (acts[:, :, k] for k in range(4))
+        through_weight = self.recurrent_backward(N)
+        acts = self.acts.reshape(T, N, 4, H)  # each step's activations become its dpre
+        cs, tanh_cs = self.cs, self.tanh_cs
 
-        # Every pre-activation gradient is a stored factor times dc or dh:
+        # Per step, with dh and dc the gradients reaching h_t and c_t:
+        #   dc += dh * o * (1 - tanh(c)^2)     (tanh' from the stored tanh(c), not from h)
         #   d_i = dc * g * i(1-i)      d_f = dc * c_prev * f(1-f)
         #   d_g = dc * i * (1-g^2)     d_o = dh * tanh(c) * o(1-o)
-        # and dc gains dh * o * (1 - tanh(c)^2) (tanh' from the stored tanh(c), not from h).
-        # The factors are computed for all steps at once; the sweep only scales them.
-        dpre = np.subtract(1, acts, out=np.empty_like(acts))
-        dpre *= acts  # sigmoid' for i, f, o (the g block is overwritten below)
-        dpre[:, :, 0] *= g
-        dpre[:, :, 1] *= self.cs[:-1]
-        one_minus_square(g, out=dpre[:, :, 2])
-        dpre[:, :, 2] *= i
-        dpre[:, :, 3] *= self.tanh_cs
-        dc_per_dh = one_minus_square(self.tanh_cs, out=np.empty((T, N, H), self.dtype))
-        dc_per_dh *= o
-
+        # then dc *= f for the previous step. Step by step, on (N, 4H) pieces that stay
+        # in cache, written over the activations (backward runs once per forward).
+        factor = np.empty((N, 4, H), self.dtype)
+        s_i, s_f, s_g, s_o = (factor[:, k] for k in range(4))
         tmp = np.empty((N, H), self.dtype)
         norms = np.empty(T)
         for t in reversed(range(T)):
+            a = acts[t]
+            i, f, g, o = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
             dh += dhs[t]
             norms[t] = np.linalg.norm(dh)
-            np.multiply(dh, dc_per_dh[t], out=tmp)
+            one_minus_square(tanh_cs[t], out=tmp)
+            tmp *= o
+            tmp *= dh
             dc += tmp
-            dpre[t, :, :3] *= dc[:, None, :]
-            dpre[t, :, 3] *= dh
-            dc *= f[t]
-            np.matmul(dpre[t].reshape(N, 4 * H), w_hh, out=dh)
+            np.subtract(1, a, out=factor)
+            factor *= a  # sigmoid' for i, f, o (the g block is overwritten next)
+            one_minus_square(g, out=s_g)
+            s_g *= i
+            s_i *= g
+            s_f *= cs[t]
+            s_o *= tanh_cs[t]
+            np.multiply(s_o, dh, out=o)
+            np.multiply(dc, f, out=tmp)  # dc for the previous step, before f is overwritten
+            np.multiply(factor[:, :3], dc[:, None, :], out=a[:, :3])
+            dc, tmp = tmp, dc
+            through_weight(a.reshape(N, 4 * H), dh)
         self.state_grad_norms = norms
-        dpre = dpre.reshape(T, N, 4 * H)
-        return self.finish_backward(dpre, dpre), (dh, dc)
+        dpre = acts.reshape(T, N, 4 * H)
+        return dpre, dpre, (dh, dc)

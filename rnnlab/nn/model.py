@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from rnnlab.nn.cell import Cell, State
+from rnnlab.nn.gate_cell import GateCell
 from rnnlab.nn.layers import Dropout, Embedding, Linear
 
 CellFactory = Callable[..., Cell]
@@ -50,6 +51,8 @@ class RecurrentModel:
         self.head_drop = Dropout(dropout, rng)
         self.head = Linear(hidden_size * (seq_len if head == "flatten" else 1), output_size,
                            rng, dtype)
+        # token ids can reach a built-in first cell through its embedded input projection
+        self._can_embed_first = self.embed is not None and isinstance(self.cells[0], GateCell)
         self.params, self.grads = {}, {}
         named = ([("embed", self.embed)] if self.embed else []) + \
             [(f"cells.{i}", c) for i, c in enumerate(self.cells)] + [("head", self.head)]
@@ -74,13 +77,21 @@ class RecurrentModel:
     def initial_state(self, batch: int) -> list[State]:
         return [cell.initial_state(batch) for cell in self.cells]
 
-    def _stack(self, x: np.ndarray, state: list[State], train: bool):
-        """Run every layer over the chunk ``x`` (T, N, I); returns top ``hs`` and the new state."""
+    def _stack(self, inputs: np.ndarray, state: list[State], train: bool):
+        """Run every layer over the chunk ``inputs`` (ids (T, N) or floats (T, N, D));
+        returns top ``hs`` and the new state."""
+        # the per-token projection table costs as much as projecting V embedded tokens:
+        # worth it for a chunk of at least V tokens (not for sampling one step at a time)
+        self._embedded_first = self._can_embed_first and \
+            inputs.size >= len(self.embed.params["weight"])
         final = []
         for i, cell in enumerate(self.cells):
             if i > 0:
-                x = self.between[i - 1].forward(x, train)
-            x, s = cell.forward(x, state[i])
+                x, s = cell.forward(self.between[i - 1].forward(x, train), state[i])
+            elif self._embedded_first:
+                x, s = cell.forward_embedded(inputs, self.embed.params["weight"], state[0])
+            else:
+                x, s = cell.forward(self.embed.forward(inputs) if self.embed else inputs, state[0])
             final.append(s)
         return x, final
 
@@ -101,15 +112,16 @@ class RecurrentModel:
         """
         if bptt is not None and bptt < 1:
             raise ValueError(f"bptt must be at least 1, got {bptt}")
-        x = self.embed.forward(inputs) if self.embed else np.asarray(inputs, self.dtype)
-        T = x.shape[0]
+        if not self.embed:
+            inputs = np.asarray(inputs, self.dtype)
+        T = inputs.shape[0]
         keep = T if bptt is None or bptt >= T else bptt
         early = []
         if keep < T:
-            hs_early, state = self._stack(x[:T - keep], state, train)
+            hs_early, state = self._stack(inputs[:T - keep], state, train)
             early = [hs_early]
-        hs, final = self._stack(x[T - keep:], state, train)
-        self._kept_inputs, self._batch = inputs[T - keep:], x.shape[1]
+        hs, final = self._stack(inputs[T - keep:], state, train)
+        self._kept_inputs, self._batch = inputs[T - keep:], inputs.shape[1]
         top = self.head_drop
         if self.head_kind == "per_step":
             out = self.head.forward(top.forward(hs.reshape(-1, hs.shape[-1]), train))
@@ -123,6 +135,7 @@ class RecurrentModel:
     def backward(self, dout: np.ndarray) -> None:
         """Backpropagate ``dout`` (the gradient of the outputs) into every parameter."""
         dx = self.head_drop.backward(self.head.backward(dout.reshape(-1, dout.shape[-1])))
+        self.head.release()  # its input is the top cell's hs: not held into the next forward
         H = self.cells[-1].hidden_size
         steps = len(self._kept_inputs)
         if self.head_kind == "per_step":
@@ -133,9 +146,13 @@ class RecurrentModel:
         else:
             every = dx.reshape(self._batch, -1, H).transpose(1, 0, 2)
             dhs = np.ascontiguousarray(every[-steps:])
-        for i in reversed(range(len(self.cells))):
+        for i in reversed(range(1, len(self.cells))):
             dhs, _ = self.cells[i].backward(dhs, None)
-            if i > 0:
-                dhs = self.between[i - 1].backward(dhs)
+            dhs = self.between[i - 1].backward(dhs)
+        if self._embedded_first:
+            dembed, _ = self.cells[0].backward_embedded(dhs, None)
+            self.embed.grads["weight"] += dembed
+            return
+        dxs, _ = self.cells[0].backward(dhs, None)
         if self.embed:
-            self.embed.backward(self._kept_inputs, dhs)
+            self.embed.backward(self._kept_inputs, dxs)

@@ -125,12 +125,13 @@ class Adagrad(Optimizer):
 
     def update(self, name, p, g):
         acc = self.state[(name, "sum")]
-        acc += g * g
-        denom = np.sqrt(acc)
-        denom += p.dtype.type(self.eps)
-        np.divide(g, denom, out=denom)
-        denom *= p.dtype.type(self.lr)
-        p -= denom
+        step = np.multiply(g, g)  # one scratch array for the whole update
+        acc += step
+        np.sqrt(acc, out=step)
+        step += p.dtype.type(self.eps)
+        np.divide(g, step, out=step)
+        step *= p.dtype.type(self.lr)
+        p -= step
 
 
 class Adam(Optimizer):

@@ -15,15 +15,16 @@ def _relu_(a):
     return np.maximum(a, 0, out=a)
 
 
-def _tanh_grad(h):
-    return 1 - h * h
+def _tanh_grad(h, out):
+    np.multiply(h, h, out=out)
+    return np.subtract(1, out, out=out)
 
 
-def _relu_grad(h):
-    return (h > 0).astype(h.dtype)
+def _relu_grad(h, out):
+    return np.greater(h, 0, out=out, casting="unsafe")
 
 
-#: nonlinearity -> (in-place activation, its derivative computed from the activation's output)
+#: nonlinearity -> (in-place activation, its derivative from the activation's output into ``out``)
 _NONLINEARITIES = {"tanh": (_tanh_, _tanh_grad), "relu": (_relu_, _relu_grad)}
 
 
@@ -41,8 +42,8 @@ class RNNCell(GateCell):
         self.nonlinearity = nonlinearity
         self._activation_, self._activation_grad = _NONLINEARITIES[nonlinearity]
 
-    def forward(self, xs, state):
-        pre, hs = self.begin_forward(xs, state, self.params["bias_ih"] + self.params["bias_hh"])
+    def recur(self, pre, state):
+        hs = self.hidden_sequence(pre, state)
         buffer = self.recurrent_buffer(pre.shape[1])
         for t in range(len(pre)):
             h = hs[t + 1]
@@ -50,17 +51,17 @@ class RNNCell(GateCell):
             self._activation_(h)
         return self.hidden_outputs(), (hs[-1].copy(),)
 
-    def backward(self, dhs, dfinal_state=None):
-        dhs = np.asarray(dhs, self.dtype)
+    def backprop(self, dhs, dfinal_state):
         T, N, _ = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
-        w_hh = self.params["weight_hh"]
-        dpre = self._activation_grad(self.hs[1:])  # becomes dL/d(pre-activation) step by step
+        through_weight = self.recurrent_backward(N)
+        dpre = dhs  # each step's dL/d(pre-activation) replaces its output gradient
         norms = np.empty(T)
         for t in reversed(range(T)):
             dh += dhs[t]
             norms[t] = np.linalg.norm(dh)
+            self._activation_grad(self.hs[t + 1], out=dpre[t])
             dpre[t] *= dh
-            np.matmul(dpre[t], w_hh, out=dh)
+            through_weight(dpre[t], dh)
         self.state_grad_norms = norms
-        return self.finish_backward(dpre, dpre), (dh,)
+        return dpre, dpre, (dh,)
