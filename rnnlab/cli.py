@@ -132,7 +132,17 @@ def hydra_main(cfg: DictConfig):
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
+    """The ``rnnlab`` command; output piped into a reader that stops early (``| head``) ends it quietly."""
+    try:
+        run_command(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+
+
+def run_command(argv: list[str]) -> None:
+    """A subcommand (plugins, sample, upload, report), or training through Hydra."""
     from rnnlab.commands import SUBCOMMANDS
 
     if argv and argv[0] in SUBCOMMANDS:
@@ -156,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"  # errors reach the handler below, not Hydra's printer
     try:
         hydra_main()
+    except BrokenPipeError:
+        raise
     except Exception as exc:
         if full_error:
             raise
