@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sys
@@ -41,6 +42,14 @@ TYPE_FIXES = {
 }
 
 
+def available_options(lines: list[str]) -> list[str]:
+    """The options Hydra lists under 'Available options in <group>:' when one is not found."""
+    start = next((i + 1 for i, ln in enumerate(lines) if ln.startswith("Available options in")), None)
+    if start is None:
+        return []
+    return list(itertools.takewhile(lambda ln: not ln.startswith("Config search path"), lines[start:]))
+
+
 def one_line(exc: BaseException) -> str:
     """A Hydra/OmegaConf error folded into one line that names the key and the fix."""
     cause = exc.__cause__ if exc.__cause__ is not None else exc
@@ -52,6 +61,9 @@ def one_line(exc: BaseException) -> str:
     if head.startswith("Ambiguous value"):
         return f"{head}: add -m to sweep over the values, or write [a,b] for a list"
     fix = next((fix for words, fix in TYPE_FIXES.items() if words in head), None)
+    options = available_options(lines)
+    if options:
+        fix = "available: " + ", ".join(options)
     if key and key not in head:
         head = f"{key}: {head}"
     return f"{head}; {fix}" if fix else head
