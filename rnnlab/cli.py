@@ -144,9 +144,13 @@ def hydra_main(cfg: DictConfig):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The ``rnnlab`` command; output piped into a reader that stops early (``| head``) ends it quietly."""
+    """The ``rnnlab`` command. Ctrl-C or SIGTERM ends it with one line and status 130; output
+    piped into a reader that stops early (``| head``) ends it quietly."""
     try:
         run_command(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM; a run has marked itself KILLED
+        print(f"rnnlab: {exc or 'interrupted'}", file=sys.stderr)
+        sys.exit(130)
     except BrokenPipeError:
         # Python would complain again when it flushes stdout at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

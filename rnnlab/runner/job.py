@@ -15,6 +15,7 @@ from rnnlab.errors import RnnlabError, storage_error
 from rnnlab.plugins.registry import Registry, get_registry
 from rnnlab.runner.build import build_dataset, build_model, build_optimizer
 from rnnlab.runner.checkpoint import LAST, Checkpoint, remove_partial_writes
+from rnnlab.runner.interruption import RunInterrupted, interrupted_message, sigterm_as_interrupt
 from rnnlab.runner.run_context import HOST_TAG, OVERRIDES_TAG, PID_TAG, Run
 from rnnlab.runner.threads import blas_threads
 from rnnlab.runner.trainer import PROFILES_FILE, Trainer
@@ -121,7 +122,7 @@ def run_job(cfg, conf, hydra_cfg) -> float:
     run = make_run(OmegaConf.to_container(cfg, resolve=True), run_dir)
     run.tags[OVERRIDES_TAG] = " ".join(hydra_cfg.overrides.task)
     hook = registry.plugins.pm.hook
-    with threadpool_limits(limits=blas_threads(conf.threads, hydra_cfg)):
+    with threadpool_limits(limits=blas_threads(conf.threads, hydra_cfg)), sigterm_as_interrupt():
         trainer = None
         if ckpt is None:
             OmegaConf.save(cfg, run_dir / CONFIG_FILE, resolve=True)
@@ -149,8 +150,9 @@ def run_job(cfg, conf, hydra_cfg) -> float:
             if (run_dir / PROFILES_FILE).is_file():  # read back by `rnnlab report`
                 hook.on_artifact(run=run, path=run_dir / PROFILES_FILE, artifact_path="plots")
         except KeyboardInterrupt:
-            hook.on_run_end(run=run, status="KILLED", error="interrupted")
-            raise
+            message = interrupted_message(trainer.step if trainer else 0, run_dir, run_dir / LAST)
+            hook.on_run_end(run=run, status="KILLED", error=message)
+            raise RunInterrupted(message) from None
         except Exception as exc:
             problem = storage_error(exc)
             if problem is not None:

@@ -278,6 +278,8 @@ class MlflowTracker:
                 f"{self.uri}; resume with the store the run started in (set "
                 f"MLFLOW_TRACKING_URI, or run from the directory holding its mlflow.db)") from None
         self.client.update_run(self.run_id, status="RUNNING")
+        if "error" in previous.data.tags:  # why it stopped before: no longer true
+            self.client.delete_tag(self.run_id, "error")
         tags = [RunTag(k, v) for k, v in self._tags(run).items()]
         for chunk in chunks(tags, MAX_PARAMS_TAGS_PER_BATCH):
             self.client.log_batch(self.run_id, tags=chunk)
