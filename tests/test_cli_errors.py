@@ -341,6 +341,18 @@ def test_full_disk(bad_input, tmp_path):
     assert sorted(p.name for p in (tmp_path / "full").iterdir() if p.suffix in (".npz", ".tmp")) == []
 
 
+def test_full_disk_under_the_mlflow_store(bad_input, tmp_path):
+    """The same limit, just above the sqlite store's size: the store fails as the run starts,
+    in one line (not SQLAlchemy's traceback), and its earlier runs stay readable and unchanged."""
+    limit = (tmp_path / "mlflow.db").stat().st_size + 4096
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    bad_input(*TINY_DIFFERENCE, "hydra.run.dir=full", preexec_fn=limit_file_size,
+              fragments=["failed at run start", "disk I/O error", "its disk has space"])
+
+
 # ------------------------------------------------------------------ what works
 
 def test_help_lists_groups_and_their_options(run_rnnlab):

@@ -44,9 +44,11 @@ _WITHOUT_MLFLOW = "or train without MLflow: tracking.trackers=[metrics_file]"
 
 
 def quiet_store_logs() -> None:
-    """Silence the INFO lines MLflow's sqlite store prints when it creates its tables."""
-    for name in ("mlflow.store.db.utils", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    """Silence the INFO lines MLflow's sqlite store prints when it creates its tables, and the
+    traceback it logs for each database error: the error reaches rnnlab, which reports it in one
+    line (at start) or warns once and keeps what MLflow missed (mid-run)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
 def resolve_tracking_uri(configured: str | None) -> str:
@@ -201,9 +203,11 @@ class MlflowTracker:
         except RnnlabError:
             raise
         except Exception as exc:
+            fix = ("check that its file is writable and its disk has space"
+                   if urlparse(self.uri).scheme == "sqlite" else "start the tracking server")
             raise RnnlabError(f"MLflow tracking store {self.uri} failed at run start "
-                              f"({first_line(str(exc)) or type(exc).__name__}); start the "
-                              f"tracking server, fix tracking.tracking_uri or MLFLOW_TRACKING_URI, "
+                              f"({first_line(str(exc)) or type(exc).__name__}); {fix}, fix "
+                              f"tracking.tracking_uri or MLFLOW_TRACKING_URI, "
                               f"{_WITHOUT_MLFLOW}") from None
 
     @hookimpl
