@@ -15,7 +15,7 @@ from rnnlab.plugins.manager import LoadedPlugins
 from rnnlab.runner.run_context import Run
 from rnnlab.tracking.metrics_file import MetricsFileTracker
 from rnnlab.tracking.mlflow_backlog import Backlog
-from rnnlab.tracking.mlflow_tracker import MlflowTracker
+from rnnlab.tracking.mlflow_tracker import MlflowTracker, check_reachable
 from tests_support import REPO
 
 PARAMS = {"cell.name": "lstm", "model.hidden_size": "64", "optimizer.lr": "0.1", "train.steps": "30"}
@@ -239,6 +239,10 @@ def test_an_unreachable_tracking_server_fails_at_start_with_the_fix(tmp_path, ex
 
     with pytest.raises(RnnlabError, match=f"cannot reach .* {uri} .*tracking.trackers=\\[metrics_file\\]"):
         start(run)
+
+
+def test_a_user_name_in_the_server_uri_does_not_hide_a_running_server(tracking_server):
+    check_reachable(tracking_server.replace("http://", "http://alice@"))  # raises if unreachable
 
 
 def test_a_deleted_experiment_is_reported_with_how_to_restore_it(tmp_path, store, experiment):

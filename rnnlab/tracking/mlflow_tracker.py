@@ -108,10 +108,12 @@ def check_reachable(tracking_uri: str, timeout: float = PROBE_TIMEOUT_S) -> None
     import urllib.error
     import urllib.request
 
-    if urlparse(tracking_uri).scheme not in ("http", "https"):
+    parts = urlparse(tracking_uri)
+    if parts.scheme not in ("http", "https"):
         return
-    try:
-        urllib.request.urlopen(tracking_uri, timeout=timeout).close()
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    try:  # without the user name a URI may carry: urllib would take it for part of the host
+        urllib.request.urlopen(parts._replace(netloc=netloc).geturl(), timeout=timeout).close()
     except urllib.error.HTTPError:
         return
     except (urllib.error.URLError, OSError, ValueError) as exc:
