@@ -117,7 +117,8 @@ CONFIG_CASES = {
     "data out of range": (["data=difference", "data.train_size=0"],
                           ["data.train_size=0 is not allowed", "a number > 0"]),
     "data split fractions": (["data=chars", "data.train_fraction=0.99"],
-                             ["split fractions", "fix data.train_fraction"]),
+                             ["data.train_fraction=0.99 and data.val_fraction=0.05 are not "
+                              "allowed: their sum must be below 1"]),
     "optimizer wrong type": (["optimizer.lr=fast"], ["optimizer.lr", "use a number"]),
     "optimizer out of range": (["optimizer.lr=-1"], ["optimizer.lr=-1.0", "a number > 0"]),
     "optimizer momentum out of range": (["optimizer=sgd", "optimizer.momentum=1.5"],

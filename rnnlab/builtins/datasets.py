@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from rnnlab.config import DataConfig, checked, positive
+from rnnlab.errors import ConfigError
 from rnnlab.data import CharDataset, DifferenceDataset
 from rnnlab.data.adding import AddingDataset
 from rnnlab.data.temporal_order import TemporalOrderDataset
@@ -17,6 +18,13 @@ class CharsConfig(DataConfig):
     path: Optional[str] = None
     train_fraction: float = checked(0.9, positive())
     val_fraction: float = checked(0.05, positive())
+
+    def check(self, prefix: str) -> None:
+        if self.train_fraction + self.val_fraction >= 1:
+            raise ConfigError(
+                f"{prefix}train_fraction={self.train_fraction} and {prefix}val_fraction="
+                f"{self.val_fraction} are not allowed: their sum must be below 1 (the test split "
+                f"gets the rest); lower one of them")
 
 
 @dataclass

@@ -71,7 +71,8 @@ def unknown_key(key: str) -> ConfigError:
 
 
 def validate(obj, prefix: str = "") -> None:
-    """Check every ruled field of the dataclass ``obj`` (recursively); raise ConfigError.
+    """Check every ruled field of the dataclass ``obj`` (recursively), then its ``check(prefix)``
+    method if it has one (rules across fields); raise ConfigError.
 
     A key added with ``+key=value`` that the dataclass does not declare is refused too
     (OmegaConf keeps it as an extra attribute, and nothing would read it).
@@ -94,3 +95,6 @@ def validate(obj, prefix: str = "") -> None:
             if isinstance(v, float) and not math.isfinite(v) or not rule.test(v):
                 shown = "" if rule.hide_value else f"={value!r}"
                 raise ConfigError(f"{key}{shown} is not allowed: use {rule.allowed}")
+    check = getattr(obj, "check", None)
+    if callable(check):  # a rule across fields; its message names them under this group
+        check(prefix)
