@@ -39,7 +39,9 @@ class EngineLM:
         model.zero_grad()
         logits, self.state = model.forward(x, self.state)
         loss, dlogits = softmax_cross_entropy(logits.reshape(-1, self.shape.vocab), y.reshape(-1))
-        model.backward(dlogits.reshape(logits.shape))
+        shape = logits.shape
+        del logits  # as the runner does: not held through backward
+        model.backward(dlogits.reshape(shape))
         clip_grad_norm(model.grads, CLIP_NORM)
         self.opt.step(model.grads)
         return loss

@@ -35,6 +35,20 @@ def one_minus_square(a: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.subtract(1, out, out=out)
 
 
+def add_matmul(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+    """``out += a @ b``, with no temporary product when ``out`` is all zeros.
+
+    Gradients are usually zeroed before each step, so the product can go
+    straight into them: that skips allocating an array of ``out``'s size (for
+    weight_hh, 1 MB at H=512 for the rnn and 4 MB for the lstm) and the pass
+    that adds it, for one read of ``out`` that stops at its first non-zero.
+    """
+    if out.any():
+        out += a @ b
+    else:
+        np.matmul(a, b, out=out)
+
+
 class GateCell(Cell):
     """A cell whose ``G`` gate pre-activations are affine maps of ``x`` and ``h``.
 
@@ -90,7 +104,9 @@ class GateCell(Cell):
     def forward(self, xs, state):
         xs = np.asarray(xs, self.dtype)
         T, N, _ = xs.shape
-        pre = xs.reshape(T * N, self.input_size) @ self.params["weight_ih"].T
+        pre = self.projection_buffer(T, N, state)
+        pre = np.matmul(xs.reshape(T * N, self.input_size), self.params["weight_ih"].T,
+                        out=None if pre is None else pre.reshape(T * N, -1))
         pre += self.input_bias()
         self.xs, self.ids, self.embedding = xs, None, None
         return self.recur(pre.reshape(T, N, -1), state)
@@ -104,7 +120,16 @@ class GateCell(Cell):
         table = np.asarray(embedding, self.dtype) @ self.params["weight_ih"].T
         table += self.input_bias()
         self.xs, self.ids, self.embedding = None, ids, embedding
-        return self.recur(np.take(table, ids, axis=0), state)
+        T, N = ids.shape
+        return self.recur(np.take(table, ids, axis=0, out=self.projection_buffer(T, N, state)),
+                          state)
+
+    def projection_buffer(self, steps: int, batch: int, state: State) -> np.ndarray | None:
+        """Where ``forward`` puts the input projections (steps, batch, G*H): None for a new array.
+
+        Called once per chunk before ``recur``, with the chunk's initial ``state``.
+        """
+        return None
 
     def backward(self, dhs, dfinal_state=None):
         dpre_x, dpre_h, dstate = self._backprop_recurrent(np.array(dhs, self.dtype), dfinal_state)
@@ -144,17 +169,16 @@ class GateCell(Cell):
         for block in dpre_h if isinstance(dpre_h, tuple) else (dpre_h,):
             rows = block.reshape(T * N, -1)
             width = rows.shape[1]
-            self.grads["weight_hh"][row:row + width] += rows.T @ hs_prev
+            add_matmul(self.grads["weight_hh"][row:row + width], rows.T, hs_prev)
             self.grads["bias_hh"][row:row + width] += rows.sum(axis=0)
             row += width
         return dpre_x, dpre_h, dstate
 
-    def hidden_sequence(self, pre: np.ndarray, state: State) -> np.ndarray:
+    def hidden_sequence(self, T: int, N: int, state: State) -> np.ndarray:
         """Allocate ``hs`` (T+1, N, H) with ``hs[0]`` = the initial h and keep it for backward.
 
         ``hs[1:]`` is the output, ``hs[:-1]`` the previous h of every step.
         """
-        T, N, _ = pre.shape
         self.hs = np.empty((T + 1, N, self.hidden_size), self.dtype)
         self.hs[0] = state[0]
         return self.hs
@@ -179,10 +203,12 @@ class GateCell(Cell):
         From H=256 on, computed as ``weight_hh.T @ dpre_t.T`` with a contiguous copy
         of the transposed weight (made once per chunk) into an (H, N) buffer, then
         copied transposed into ``out``: 1.2x faster GEMMs for N=32 (H=256 and 512;
-        whole LSTM step 1.03x and 1.07x), but 0.94-0.98x at H=128.
+        whole LSTM step 1.03x and 1.07x), but 0.94-0.98x at H=128. Not for the
+        plain RNN (one gate): its step gained at most 3% at H=512, and the copy
+        (H*H floats) was most of what its backward held beyond the arrays it needs.
         """
         weight = self.params["weight_hh"]
-        if self.hidden_size < 256:
+        if self.hidden_size < 256 or self.num_gates == 1:
             return lambda dpre_t, out: np.matmul(dpre_t, weight, out=out)
         weight_t = np.ascontiguousarray(weight.T)
         buffer = np.empty((self.hidden_size, batch), self.dtype)

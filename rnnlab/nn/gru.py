@@ -29,7 +29,7 @@ class GRUCell(GateCell):
     def recur(self, acts, state):
         H = self.hidden_size
         b_hh = self.params["bias_hh"]
-        hs = self.hidden_sequence(acts, state)
+        hs = self.hidden_sequence(*acts.shape[:2], state)
         T, N, _ = acts.shape
         hn = np.empty((T, N, H), self.dtype)  # W_hn h + b_hn, kept for backward
         buffer = self.recurrent_buffer(N)

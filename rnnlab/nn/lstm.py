@@ -32,7 +32,7 @@ class LSTMCell(GateCell):
         self.params["bias_hh"][H:2 * H] = 0.0
 
     def recur(self, acts, state):
-        hs = self.hidden_sequence(acts, state)
+        hs = self.hidden_sequence(*acts.shape[:2], state)
         T, N, _ = acts.shape
         H = self.hidden_size
         cs = np.empty((T + 1, N, H), self.dtype)

@@ -42,12 +42,16 @@ class RNNCell(GateCell):
         self.nonlinearity = nonlinearity
         self._activation_, self._activation_grad = _NONLINEARITIES[nonlinearity]
 
+    def projection_buffer(self, steps, batch, state):
+        """The outputs ``hs[1:]`` themselves: each step adds its recurrent term in place."""
+        return self.hidden_sequence(steps, batch, state)[1:]
+
     def recur(self, pre, state):
-        hs = self.hidden_sequence(pre, state)
+        hs = self.hs  # pre is hs[1:]
         buffer = self.recurrent_buffer(pre.shape[1])
         for t in range(len(pre)):
             h = hs[t + 1]
-            np.add(pre[t], self.recurrent(hs[t], buffer), out=h)
+            h += self.recurrent(hs[t], buffer)
             self._activation_(h)
         return self.hidden_outputs(), (hs[-1].copy(),)
 

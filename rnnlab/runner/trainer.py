@@ -79,6 +79,7 @@ class Trainer:
         self.model.zero_grad()
         out, final = self._forward(x, state, train=True)
         loss, dout, correct = self._loss(out, y)
+        del out  # the outputs (T*N*C logits for a language model) are not held through backward
         self.model.backward(dout)
         grads = self.model.grads
         o = self.conf.optimizer
