@@ -152,3 +152,17 @@ def test_resumed_run_equals_an_uninterrupted_one(run_rnnlab, tmp_path):
     steps = [m.step for m in client.get_metric_history(part_run.info.run_id, "train/loss")]
     assert steps == [5, 10, 15, 20, 25, 30, 35, 40]
     assert part_run.info.status == "FINISHED"
+
+
+def test_a_finished_run_ends_by_saying_its_test_metrics_and_where_to_look(run_rnnlab, tmp_path):
+    proc = run_rnnlab("data=difference", "data.train_size=256", "data.val_size=64",
+                      "data.test_size=64", "model.hidden_size=8", "train.steps=10",
+                      "train.eval_every=5", "hydra.run.dir=the-run")
+    assert proc.returncode == 0, proc.stderr
+    _, run = only_run(tmp_path)
+    test, where, mlflow = proc.stderr.strip().splitlines()[-3:]
+    assert test == ("test, best checkpoint: "
+                    + "  ".join(f"{k} {run.data.metrics[k]:.4f}" for k in ("test/loss", "test/acc")))
+    assert where == f"run directory: {tmp_path / 'the-run'}"
+    assert mlflow == (f"MLflow run {run.info.run_name} ({run.info.run_id}), experiment rnnlab: "
+                      f"mlflow ui --host 127.0.0.1 --backend-store-uri sqlite:///{tmp_path}/mlflow.db")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -16,6 +17,7 @@ from rnnlab.plugins.registry import Registry, get_registry
 from rnnlab.runner.build import build_dataset, build_model, build_optimizer
 from rnnlab.runner.checkpoint import LAST, Checkpoint, remove_partial_writes
 from rnnlab.runner.interruption import RunInterrupted, interrupted_message, sigterm_as_interrupt
+from rnnlab.runner.progress import format_metrics
 from rnnlab.runner.run_context import HOST_TAG, OVERRIDES_TAG, PID_TAG, Run
 from rnnlab.runner.threads import blas_threads
 from rnnlab.runner.trainer import PROFILES_FILE, Trainer
@@ -142,7 +144,7 @@ def run_job(cfg, conf, hydra_cfg) -> float:
             else:
                 trainer.restore(ckpt)
             objective = trainer.train()
-            trainer.finish()
+            test = trainer.finish()
             from rnnlab.runner.report_plots import write_plots
 
             for path in write_plots(run_dir):
@@ -163,6 +165,8 @@ def run_job(cfg, conf, hydra_cfg) -> float:
                 raise problem from None
             raise
         else:
+            print(f"test, best checkpoint: {format_metrics(test)}\nrun directory: {run_dir}",
+                  file=sys.stderr)
             hook.on_run_end(run=run, status="FINISHED", error=None)
         finally:
             for tracker in trackers:

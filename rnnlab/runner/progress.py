@@ -6,6 +6,11 @@ import sys
 import time
 
 
+def format_metrics(metrics: dict[str, float]) -> str:
+    """``val/loss 1.5544  val/bpc 2.2425``: the way progress lines show metrics."""
+    return "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+
+
 class Progress:
     """Shows step, running loss and ETA; ``note`` adds the latest validation metrics."""
 
@@ -36,7 +41,7 @@ class Progress:
                   f"elapsed {elapsed:.0f}s  eta {eta:.0f}s", file=self.stream, flush=True)
 
     def note(self, metrics: dict[str, float]) -> None:
-        text = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+        text = format_metrics(metrics)
         if self.bar is not None:
             self.bar.write(f"step {self.step}: {text}", file=self.stream)
         else:

@@ -99,6 +99,13 @@ def ensure_experiment(client, name: str, tracking_uri: str) -> str:
     return experiment.experiment_id
 
 
+def viewing_hint(tracking_uri: str) -> str:
+    """How to open the MLflow UI on ``tracking_uri`` (a server is already one)."""
+    if urlparse(tracking_uri).scheme in ("http", "https"):
+        return f"open {tracking_uri}"
+    return f"mlflow ui --host 127.0.0.1 --backend-store-uri {tracking_uri}"
+
+
 def check_reachable(tracking_uri: str, timeout: float = PROBE_TIMEOUT_S) -> None:
     """Fail fast when an HTTP tracking server does not answer.
 
@@ -254,6 +261,9 @@ class MlflowTracker:
             self.backlog.save(self.run_dir)
             print(f"rnnlab: MLflow run {self.run_id} misses what was logged after {self.uri} "
                   f"failed; once it is back: rnnlab upload {self.run_dir}", file=sys.stderr)
+        elif not os.environ.get(PARENT_RUN_ENV):  # a sweep's jobs: its summary names the parent
+            print(f"MLflow run {run.name} ({self.run_id}), experiment {self.experiment}: "
+                  f"{viewing_hint(self.uri)}", file=sys.stderr)
 
     # -- the MLflow run -----------------------------------------------------------------------
 
