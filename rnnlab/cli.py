@@ -19,11 +19,13 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.config.checks import unknown_key, validate
-from rnnlab.errors import RnnlabError, storage_error
+from rnnlab.errors import ConfigError, RnnlabError, storage_error
 from rnnlab.tracking.env import PARENT_RUN_ENV
 
 CONF_DIR = str(files("rnnlab.conf"))
 GROUPS = ("cell", "data", "optimizer")
+#: config groups that only mean something in a multirun (rnnlab -m)
+SWEEP_GROUPS = ("experiment", "hparams_search")
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -90,6 +92,10 @@ def preflight(argv: list[str]) -> None:
             registry.get(key, value)
     if not _overrides_only(argv):
         return
+    for arg in argv:
+        key, _, value = arg.partition("=")
+        if key in SWEEP_GROUPS and value not in ("", "null"):
+            raise ConfigError(f"{arg} is a sweep: run it with -m, e.g. rnnlab -m {arg}")
     overrides = [a for a in argv if not a.lstrip("+~").startswith("hydra")]
     try:
         with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):

@@ -261,7 +261,7 @@ class MlflowTracker:
             self.backlog.save(self.run_dir)
             print(f"rnnlab: MLflow run {self.run_id} misses what was logged after {self.uri} "
                   f"failed; once it is back: rnnlab upload {self.run_dir}", file=sys.stderr)
-        elif not os.environ.get(PARENT_RUN_ENV):  # a sweep's jobs: its summary names the parent
+        elif status == "FINISHED" and not os.environ.get(PARENT_RUN_ENV):  # a sweep names its parent
             print(f"MLflow run {run.name} ({self.run_id}), experiment {self.experiment}: "
                   f"{viewing_hint(self.uri)}", file=sys.stderr)
 
