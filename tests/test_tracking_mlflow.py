@@ -317,8 +317,9 @@ def test_a_store_back_mid_run_gets_what_it_missed_at_the_next_checkpoint(
     assert [a.path for a in client.list_artifacts(run_id, "samples")] == ["samples/sample.txt"]
     assert client.get_run(run_id).info.status == "FINISHED"
     assert Backlog.load(run.run_dir) is None
-    warning, back = capsys.readouterr().err.strip().splitlines()
+    warning, back, where = capsys.readouterr().err.strip().splitlines()
     assert back == f"rnnlab: MLflow logging to {store} works again; sent what it missed"
+    assert where.startswith(f"MLflow run {run.name} ({run_id})")
 
 
 def test_resume_after_an_outage_sends_the_points_missed_up_to_the_checkpoint(
