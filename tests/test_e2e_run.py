@@ -166,3 +166,23 @@ def test_a_finished_run_ends_by_saying_its_test_metrics_and_where_to_look(run_rn
     assert where == f"run directory: {tmp_path / 'the-run'}"
     assert mlflow == (f"MLflow run {run.info.run_name} ({run.info.run_id}), experiment rnnlab: "
                       f"mlflow ui --host 127.0.0.1 --backend-store-uri sqlite:///{tmp_path}/mlflow.db")
+
+
+def test_a_checkpoint_from_before_skipped_steps_existed_still_resumes(run_rnnlab, tmp_path):
+    args = ["data=difference", "data.train_size=256", "data.val_size=64", "data.test_size=64",
+            "model.hidden_size=8", "train.steps=10", "train.eval_every=5", "hydra.run.dir=old"]
+    assert run_rnnlab(*args).returncode == 0
+    last = tmp_path / "old" / "last.npz"
+    with np.load(last) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays["meta"]))
+    del meta["skipped_steps"]
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(last, **arrays)
+
+    resumed = run_rnnlab(f"resume={tmp_path / 'old'}", "train.steps=15")
+
+    assert resumed.returncode == 0, resumed.stderr
+    client, run = only_run(tmp_path)
+    assert run.info.status == "FINISHED"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "val/loss")] == [5, 10, 15]

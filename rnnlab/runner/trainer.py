@@ -224,7 +224,8 @@ class Trainer:
 
     def check_checkpoint(self, ckpt: Checkpoint) -> None:
         """Raise CheckpointError unless ``ckpt`` fits this model, optimizer and loop."""
-        ckpt.check_fits(self.model.params, self.opt.state_dict(), self.state, self.meta().keys())
+        required = self.meta().keys() - {"skipped_steps"}  # newer than some runs' checkpoints
+        ckpt.check_fits(self.model.params, self.opt.state_dict(), self.state, required)
 
     def restore(self, ckpt: Checkpoint) -> None:
         """Continue exactly where ``ckpt`` left off (parameters, optimizer, data, RNGs)."""
