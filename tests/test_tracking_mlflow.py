@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from rnnlab.runner.run_context import Run
 from rnnlab.tracking.metrics_file import MetricsFileTracker
 from rnnlab.tracking.mlflow_backlog import Backlog
 from rnnlab.tracking.mlflow_tracker import MlflowTracker, check_reachable
-from tests_support import REPO
+from tests_support import REPO, free_port
 
 PARAMS = {"cell.name": "lstm", "model.hidden_size": "64", "optimizer.lr": "0.1", "train.steps": "30"}
 
@@ -74,12 +73,6 @@ def train(hook, run: Run, steps: range, eval_every: int = 10, checkpoint_dir: Pa
 
 def steps_of(client: MlflowClient, run_id: str, key: str) -> list[int]:
     return sorted(m.step for m in client.get_metric_history(run_id, key))
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_a_finished_run_has_its_params_tags_and_metric_history(tmp_path, store, experiment):
@@ -234,7 +227,7 @@ def test_resuming_a_run_missing_from_the_store_names_the_store(tmp_path, store, 
 
 
 def test_an_unreachable_tracking_server_fails_at_start_with_the_fix(tmp_path, experiment):
-    uri = f"http://127.0.0.1:{closed_port()}"
+    uri = f"http://127.0.0.1:{free_port()}"
     run = make_run(tmp_path, uri, experiment)
 
     with pytest.raises(RnnlabError, match=f"cannot reach .* {uri} .*tracking.trackers=\\[metrics_file\\]"):
@@ -257,7 +250,7 @@ def test_a_deleted_experiment_is_reported_with_how_to_restore_it(tmp_path, store
 def go_away(tracker, monkeypatch) -> None:
     """The tracking server goes away: the tracker's client now points at a closed port."""
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    tracker.client = MlflowClient(f"http://127.0.0.1:{closed_port()}")
+    tracker.client = MlflowClient(f"http://127.0.0.1:{free_port()}")
 
 
 def test_a_store_failing_mid_run_warns_once_and_names_the_upload_command_at_the_end(
