@@ -59,42 +59,70 @@ def help_timing(script: str, repeats: int) -> dict:
         start = time.perf_counter()
         subprocess.run([script, "--help"], capture_output=True, check=True, env=child_env())
         times.append(time.perf_counter() - start)
-    profile = subprocess.run([script, "--help"], capture_output=True, text=True, check=True,
-                             env=dict(child_env(), PYTHONPROFILEIMPORTTIME="1"))
-    modules = [line.rsplit("|", 1)[1].strip() for line in profile.stderr.splitlines()
-               if line.startswith("import time:") and "|" in line]
-    heavy = {name: any(m == name or m.startswith(name + ".") for m in modules)
-             for name in ("mlflow", "torch", "rnnlab.runner", "matplotlib")}
+    profile = subprocess.run(
+        [script, "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(child_env(), PYTHONPROFILEIMPORTTIME="1"),
+    )
+    modules = [
+        line.rsplit("|", 1)[1].strip()
+        for line in profile.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    ]
+    heavy = {
+        name: any(m == name or m.startswith(name + ".") for m in modules)
+        for name in ("mlflow", "torch", "rnnlab.runner", "matplotlib")
+    }
     return {"help_s": statistics.median(times), "modules": len(modules), "imports": heavy}
 
 
 def run_command(steps: int, hidden: int, workdir: Path) -> dict:
     """Train with the installed command via the timing wrapper; timings and the speed metric."""
     timing_file = workdir / "timing.json"
-    overrides = ["cell=lstm", "data=chars", f"model.hidden_size={hidden}", f"bptt={BPTT}",
-                 f"train.batch_size={BATCH}", f"train.steps={steps}", "threads=1"]
+    overrides = [
+        "cell=lstm",
+        "data=chars",
+        f"model.hidden_size={hidden}",
+        f"bptt={BPTT}",
+        f"train.batch_size={BATCH}",
+        f"train.steps={steps}",
+        "threads=1",
+    ]
     spawned = time.time()
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.end_to_end", "--child",
-                           str(timing_file), *overrides],
-                          cwd=workdir, capture_output=True, text=True, env=child_env())
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.end_to_end", "--child", str(timing_file), *overrides],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=child_env(),
+    )
     if proc.returncode != 0 or not timing_file.is_file():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        raise RuntimeError(f"rnnlab {' '.join(overrides)} failed (exit {proc.returncode}): "
-                           + " | ".join(tail))
+        raise RuntimeError(
+            f"rnnlab {' '.join(overrides)} failed (exit {proc.returncode}): " + " | ".join(tail)
+        )
     t = json.loads(timing_file.read_text())
     metrics_files = sorted(workdir.glob("outputs/**/metrics.jsonl"))
-    speeds = [m[SPEED_METRIC] for line in metrics_files[-1].read_text().splitlines()
-              if SPEED_METRIC in (m := json.loads(line)["metrics"])]
+    speeds = [
+        m[SPEED_METRIC]
+        for line in metrics_files[-1].read_text().splitlines()
+        if SPEED_METRIC in (m := json.loads(line)["metrics"])
+    ]
     starts, ends = t["step_starts"], t["step_ends"]
     inside = sum(e - s for s, e in t["evaluations"] if starts[0] <= s and e <= ends[-1])
     chars = CHARS_PER_STEP * len(starts)
-    return {"startup_s": t["first_step_wall"] - spawned,
-            "speed_metric": statistics.median(speeds[1:] or speeds),
-            "loop_chars_per_s": chars / (ends[-1] - starts[0] - inside),
-            "step_median_chars_per_s": CHARS_PER_STEP / statistics.median(
-                e - s for s, e in zip(starts, ends)),
-            "evaluations_in_loop": sum(1 for s, e in t["evaluations"] if e <= ends[-1]),
-            "steps": len(starts), "overrides": " ".join(overrides)}
+    return {
+        "startup_s": t["first_step_wall"] - spawned,
+        "speed_metric": statistics.median(speeds[1:] or speeds),
+        "loop_chars_per_s": chars / (ends[-1] - starts[0] - inside),
+        "step_median_chars_per_s": CHARS_PER_STEP
+        / statistics.median(e - s for s, e in zip(starts, ends)),
+        "evaluations_in_loop": sum(1 for s, e in t["evaluations"] if e <= ends[-1]),
+        "steps": len(starts),
+        "overrides": " ".join(overrides),
+    }
 
 
 def bare_engine(hidden: int, steps: int) -> list[float]:

@@ -5,17 +5,30 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.workload import CLIP_NORM, LR, Chunks, Shape
-from rnnlab.nn import (Adagrad, GRUCell, LSTMCell, RecurrentModel, RNNCell, clip_grad_norm,
-                       softmax_cross_entropy)
+from rnnlab.nn import (
+    Adagrad,
+    GRUCell,
+    LSTMCell,
+    RecurrentModel,
+    RNNCell,
+    clip_grad_norm,
+    softmax_cross_entropy,
+)
 
 CELL_CLASSES = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 
 
 def build_model(shape: Shape, seed: int = 0) -> RecurrentModel:
     """Embedding (V -> V), one cell layer of ``shape.hidden`` units, linear head (-> V); float32."""
-    return RecurrentModel(CELL_CLASSES[shape.cell], vocab_size=shape.vocab, embed_size=shape.vocab,
-                          hidden_size=shape.hidden, output_size=shape.vocab,
-                          rng=np.random.default_rng(seed), dtype=np.float32)
+    return RecurrentModel(
+        CELL_CLASSES[shape.cell],
+        vocab_size=shape.vocab,
+        embed_size=shape.vocab,
+        hidden_size=shape.hidden,
+        output_size=shape.vocab,
+        rng=np.random.default_rng(seed),
+        dtype=np.float32,
+    )
 
 
 class EngineLM:

@@ -40,8 +40,10 @@ def gemm_rate(size: int = 2048, repeats: int = 5) -> dict[str, float]:
     a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in range(2))
     out = np.empty_like(a)
     ta, tb, tout = torch.from_numpy(a), torch.from_numpy(b), torch.empty(size, size)
-    products = {"numpy": lambda: np.matmul(a, b, out=out),
-                "torch": lambda: torch.mm(ta, tb, out=tout)}
+    products = {
+        "numpy": lambda: np.matmul(a, b, out=out),
+        "torch": lambda: torch.mm(ta, tb, out=tout),
+    }
     rates = {}
     with threads(1):
         for name, product in products.items():
@@ -51,5 +53,5 @@ def gemm_rate(size: int = 2048, repeats: int = 5) -> dict[str, float]:
                 start = time.thread_time()
                 product()
                 times.append(time.thread_time() - start)
-            rates[name] = 2 * size ** 3 / statistics.median(times) / 1e9
+            rates[name] = 2 * size**3 / statistics.median(times) / 1e9
     return rates

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 def table(headers: list[str], rows: list[list]) -> str:
     """A markdown table; floats get thousands separators or 2 decimals as they need."""
+
     def cell(v):
         if isinstance(v, float):
             return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2f}"
         return str(v)
+
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)

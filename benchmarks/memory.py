@@ -59,8 +59,12 @@ def parameter_count(shape: Shape) -> int:
 def must_hold_bytes(shape: Shape) -> dict[str, float]:
     """Bytes (float32) of parameters, gradients, Adagrad state and the BPTT cache."""
     params = 4 * parameter_count(shape)
-    parts = {"params": params, "grads": params, "adagrad": params,
-             "bptt_cache": 4 * bptt_cache_floats(shape)}
+    parts = {
+        "params": params,
+        "grads": params,
+        "adagrad": params,
+        "bptt_cache": 4 * bptt_cache_floats(shape),
+    }
     parts["total"] = sum(parts.values())
     return parts
 
@@ -106,6 +110,7 @@ def touch_gemm_buffers(framework: str) -> None:
     b.fill(1)
     if framework == "torch":
         import torch
+
         a, b, out = (torch.from_numpy(x) for x in (a, b, out))
         mm = torch.mm
     else:
@@ -160,16 +165,30 @@ def measure_in_this_process(shape: Shape, framework: str, steps: int) -> dict[st
             result["traced_peak"] = traced_peak
             model = trainer.model
             model.forward(trainer.chunks.next()[0], trainer.state)
-            result["engine_cache"] = held_float_bytes([model, model.embed, model.head,
-                                                       *model.cells])
+            result["engine_cache"] = held_float_bytes(
+                [model, model.embed, model.head, *model.cells]
+            )
     return result
 
 
 def measure(shape: Shape, framework: str, steps: int = 4) -> dict[str, float]:
     """Run ``measure_in_this_process`` in a fresh interpreter; its result, in bytes."""
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.memory", shape.cell, str(shape.hidden), framework,
-         "--steps", str(steps)], capture_output=True, text=True, env=env_with_repo(), check=True)
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.memory",
+            shape.cell,
+            str(shape.hidden),
+            framework,
+            "--steps",
+            str(steps),
+        ],
+        capture_output=True,
+        text=True,
+        env=env_with_repo(),
+        check=True,
+    )
     return json.loads(out.stdout.splitlines()[-1])
 
 
@@ -180,8 +199,11 @@ def main() -> None:
     parser.add_argument("framework", choices=("engine", "torch"))
     parser.add_argument("--steps", type=int, default=4)
     args = parser.parse_args()
-    print(json.dumps(measure_in_this_process(Shape(args.cell, args.hidden), args.framework,
-                                             args.steps)))
+    print(
+        json.dumps(
+            measure_in_this_process(Shape(args.cell, args.hidden), args.framework, args.steps)
+        )
+    )
 
 
 if __name__ == "__main__":

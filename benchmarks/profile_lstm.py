@@ -51,14 +51,17 @@ def engine_phases(engine: EngineLM, repeats: int) -> dict[str, float]:
     x, y, _ = engine.chunks.next()
     state = cell.initial_state(shape.batch)
     phases = {
-        "cell forward": lambda s: s.update(hs=cell.forward_embedded(
-            x, embed.params["weight"], state)[0]),
+        "cell forward": lambda s: s.update(
+            hs=cell.forward_embedded(x, embed.params["weight"], state)[0]
+        ),
         "head forward": lambda s: s.update(logits=head.forward(s["hs"].reshape(-1, shape.hidden))),
-        "softmax cross-entropy": lambda s: s.update(d=softmax_cross_entropy(s["logits"],
-                                                                           y.reshape(-1))[1]),
+        "softmax cross-entropy": lambda s: s.update(
+            d=softmax_cross_entropy(s["logits"], y.reshape(-1))[1]
+        ),
         "head backward": lambda s: s.update(dhs=head.backward(s["d"])),
-        "cell backward": lambda s: s.update(dembed=cell.backward_embedded(
-            s["dhs"].reshape(shape.steps, shape.batch, -1))[0]),
+        "cell backward": lambda s: s.update(
+            dembed=cell.backward_embedded(s["dhs"].reshape(shape.steps, shape.batch, -1))[0]
+        ),
         "embedding gradient": lambda s: embed.grads["weight"].__iadd__(s["dembed"]),
         "clip_grad_norm": lambda s: clip_grad_norm(model.grads, CLIP_NORM),
         "Adagrad step": lambda s: engine.opt.step(model.grads),
@@ -91,38 +94,55 @@ def engine_gemms(engine: EngineLM, repeats: int) -> dict[str, float]:
 
     def recurrent_forward():
         for t in range(T):
-            np.matmul(w_hh, hs[t * N:(t + 1) * N].T, out=buf)
+            np.matmul(w_hh, hs[t * N : (t + 1) * N].T, out=buf)
 
     def recurrent_backward():
         w_t = np.ascontiguousarray(w_hh.T)
         for t in range(T):
-            np.matmul(w_t, pre[t * N:(t + 1) * N].T, out=buf_t)
+            np.matmul(w_t, pre[t * N : (t + 1) * N].T, out=buf_t)
 
     gemms = {
-        "cell forward": {"input table (V,E)@(E,GH)": lambda: embedding @ w_ih.T,
-                         f"recurrent, {T} x (GH,H)@(H,N)": recurrent_forward},
-        "cell backward": {f"recurrent, {T} x (H,GH)@(GH,N)": recurrent_backward,
-                          "dW_hh; dW_ih, d embedding from the table":
-                          lambda: (pre.T @ hs, dtable.T @ embedding, dtable @ w_ih)},
+        "cell forward": {
+            "input table (V,E)@(E,GH)": lambda: embedding @ w_ih.T,
+            f"recurrent, {T} x (GH,H)@(H,N)": recurrent_forward,
+        },
+        "cell backward": {
+            f"recurrent, {T} x (H,GH)@(GH,N)": recurrent_backward,
+            "dW_hh; dW_ih, d embedding from the table": lambda: (
+                pre.T @ hs,
+                dtable.T @ embedding,
+                dtable @ w_ih,
+            ),
+        },
         "head forward": {"logits": lambda: hs @ w_head.T},
         "head backward": {"dW, dx": lambda: (logits.T @ hs, logits @ w_head)},
     }
-    return {phase: {name: median_time(fn, repeats) for name, fn in parts.items()}
-            for phase, parts in gemms.items()}
+    return {
+        phase: {name: median_time(fn, repeats) for name, fn in parts.items()}
+        for phase, parts in gemms.items()
+    }
 
 
 def torch_phases(model: TorchLM, repeats: int) -> dict[str, float]:
     """Median seconds per phase of one torch training step (CPU ops are synchronous)."""
     nn = torch.nn
     x, y, _ = model.chunks.next()
-    times = {name: [] for name in ("forward (embedding, LSTM, head, loss)", "backward",
-                                   "clip_grad_norm_", "Adagrad step")}
+    times = {
+        name: []
+        for name in (
+            "forward (embedding, LSTM, head, loss)",
+            "backward",
+            "clip_grad_norm_",
+            "Adagrad step",
+        )
+    }
     for _ in range(repeats + 1):
         model.opt.zero_grad()
         marks = [clock()]
         hs, _ = model.rnn(model.embed(x))
-        loss = nn.functional.cross_entropy(model.head(hs).reshape(-1, model.shape.vocab),
-                                           y.reshape(-1))
+        loss = nn.functional.cross_entropy(
+            model.head(hs).reshape(-1, model.shape.vocab), y.reshape(-1)
+        )
         marks.append(clock())
         loss.backward()
         marks.append(clock())
@@ -149,10 +169,12 @@ def gemm_kernels(shape: Shape, repeats: int) -> list[list]:
     """The engine's per-step and per-chunk GEMM shapes: numpy vs torch.mm, microseconds each."""
     T, N, H, V = shape.steps, shape.batch, shape.hidden, shape.vocab
     rng = np.random.default_rng(0)
-    shapes = {"recurrent forward (4H,H)@(H,N)": ((4 * H, H), (H, N)),
-              "recurrent backward (H,4H)@(4H,N)": ((H, 4 * H), (4 * H, N)),
-              "dW_hh (4H,TN)@(TN,H)": ((4 * H, T * N), (T * N, H)),
-              "input table (V,V)@(V,4H)": ((V, V), (V, 4 * H))}
+    shapes = {
+        "recurrent forward (4H,H)@(H,N)": ((4 * H, H), (H, N)),
+        "recurrent backward (H,4H)@(4H,N)": ((H, 4 * H), (4 * H, N)),
+        "dW_hh (4H,TN)@(TN,H)": ((4 * H, T * N), (T * N, H)),
+        "input table (V,V)@(V,4H)": ((V, V), (V, 4 * H)),
+    }
     rows = []
     for name, (a_shape, b_shape) in shapes.items():
         a = rng.standard_normal(a_shape, dtype=np.float32)
@@ -182,21 +204,39 @@ def report(hidden: int, count: int, repeats: int) -> str:
         parts = gemms.get(name, {})
         gemm = sum(parts.values())
         detail = "; ".join(f"{k} {v * 1e3:.2f}" for k, v in parts.items())
-        rows.append([name, seconds * 1e3, f"{seconds / total:.0%}", gemm * 1e3 if parts else "",
-                     (seconds - gemm) * 1e3 if parts else "", detail])
+        rows.append(
+            [
+                name,
+                seconds * 1e3,
+                f"{seconds / total:.0%}",
+                gemm * 1e3 if parts else "",
+                (seconds - gemm) * 1e3 if parts else "",
+                detail,
+            ]
+        )
     gemm_total = sum(sum(p.values()) for p in gemms.values())
     rows.append(["total", total * 1e3, "100%", gemm_total * 1e3, (total - gemm_total) * 1e3, ""])
     t_total = sum(t_phases.values())
     sections = [
         f"#### LSTM H={hidden}, N={shape.batch}, T={shape.steps}, {count} thread(s): "
         f"engine {total * 1e3:.1f} ms/step, torch {t_total * 1e3:.1f} ms/step",
-        table(["engine phase", "ms", "share", "GEMM ms (replayed)", "rest ms (elementwise, loop)",
-               "GEMMs, ms"], rows),
-        table(["torch phase", "ms", "share"],
-              [[k, v * 1e3, f"{v / t_total:.0%}"] for k, v in t_phases.items()]),
+        table(
+            [
+                "engine phase",
+                "ms",
+                "share",
+                "GEMM ms (replayed)",
+                "rest ms (elementwise, loop)",
+                "GEMMs, ms",
+            ],
+            rows,
+        ),
+        table(
+            ["torch phase", "ms", "share"],
+            [[k, v * 1e3, f"{v / t_total:.0%}"] for k, v in t_phases.items()],
+        ),
         table(["torch operator (self CPU)", "ms/step"], [[k, v] for k, v in operators]),
-        table(["GEMM shape", "numpy us", "torch.mm us", "numpy GFLOP/s", "torch GFLOP/s"],
-              kernels),
+        table(["GEMM shape", "numpy us", "torch.mm us", "numpy GFLOP/s", "torch GFLOP/s"], kernels),
     ]
     return "\n\n".join(sections)
 

@@ -102,7 +102,7 @@ class SeedRNN(SeedLM):
         da = dstate[0] * (1 - h * h)
         grads["W"] += da.T @ z
         grads["b"] += da.sum(axis=0)
-        return ((da @ self.params["W"])[:, :self.shape.hidden],)
+        return ((da @ self.params["W"])[:, : self.shape.hidden],)
 
 
 class SeedLSTM(SeedLM):
@@ -114,8 +114,8 @@ class SeedLSTM(SeedLM):
         h, c = state
         z = np.concatenate([h, x], axis=1)
         a = z @ self.params["W"].T + self.params["b"]
-        i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), sigmoid(a[:, 3 * H:])
-        g = np.tanh(a[:, 2 * H:3 * H])
+        i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H : 2 * H]), sigmoid(a[:, 3 * H :])
+        g = np.tanh(a[:, 2 * H : 3 * H])
         c_new = f * c + i * g
         tc = np.tanh(c_new)
         return (o * tc, c_new), (z, c, i, f, g, o, tc)
@@ -125,9 +125,11 @@ class SeedLSTM(SeedLM):
         dh, dc = dstate
         z, c, i, f, g, o, tc = cache
         do = dh * tc
-        dc = dc + dh * o * (1 - tc ** 2)
-        da = np.concatenate([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g ** 2),
-                             do * o * (1 - o)], axis=1)
+        dc = dc + dh * o * (1 - tc**2)
+        da = np.concatenate(
+            [dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g**2), do * o * (1 - o)],
+            axis=1,
+        )
         grads["W"] += da.T @ z
         grads["b"] += da.sum(axis=0)
         return (da @ self.params["W"])[:, :H], dc * f

@@ -32,8 +32,9 @@ class TorchLM:
         self.head = nn.Linear(shape.hidden, shape.vocab)
         self.params = [p for m in (self.embed, self.rnn, self.head) for p in m.parameters()]
         self.opt = torch.optim.Adagrad(self.params, lr=LR)
-        self.chunks = Chunks(shape, ids,
-                             convert=lambda streams: torch.from_numpy(streams.astype("int64")))
+        self.chunks = Chunks(
+            shape, ids, convert=lambda streams: torch.from_numpy(streams.astype("int64"))
+        )
         self.state = None
 
     def step(self) -> float:

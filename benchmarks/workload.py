@@ -59,11 +59,15 @@ class Chunks:
     that no conversion happens per step.
     """
 
-    def __init__(self, shape: Shape, ids: np.ndarray | None = None,
-                 convert: Callable = lambda streams: streams):
+    def __init__(
+        self,
+        shape: Shape,
+        ids: np.ndarray | None = None,
+        convert: Callable = lambda streams: streams,
+    ):
         ids = corpus_ids(shape.vocab) if ids is None else ids
         length = len(ids) // shape.batch
-        streams = ids[:length * shape.batch].reshape(shape.batch, length).T  # (length, N)
+        streams = ids[: length * shape.batch].reshape(shape.batch, length).T  # (length, N)
         self.shape, self.streams = shape, convert(np.ascontiguousarray(streams))
         self.count = (length - 1) // shape.steps
         self.index = 0
@@ -72,7 +76,7 @@ class Chunks:
         """The next ``(inputs, targets, restart)``; ``restart``: the state must start afresh."""
         T, k = self.shape.steps, self.index
         self.index = (k + 1) % self.count
-        return self.streams[k * T:(k + 1) * T], self.streams[k * T + 1:(k + 1) * T + 1], k == 0
+        return self.streams[k * T : (k + 1) * T], self.streams[k * T + 1 : (k + 1) * T + 1], k == 0
 
 
 @contextmanager
@@ -123,8 +127,9 @@ class Timing:
         return statistics.median(self.cpu)
 
 
-def interleaved(steps: dict[str, Callable[[], object]], repeats: int, warmup: int,
-                settle: float = 0.0) -> dict[str, Timing]:
+def interleaved(
+    steps: dict[str, Callable[[], object]], repeats: int, warmup: int, settle: float = 0.0
+) -> dict[str, Timing]:
     """Time each function ``repeats`` times, in turns (a, b, c, c, b, a, a, ...).
 
     Interleaving spreads the load of other processes over all contenders

@@ -46,10 +46,14 @@ TYPE_FIXES = {
 
 def available_options(lines: list[str]) -> list[str]:
     """The options Hydra lists under 'Available options in <group>:' when one is not found."""
-    start = next((i + 1 for i, ln in enumerate(lines) if ln.startswith("Available options in")), None)
+    start = next(
+        (i + 1 for i, ln in enumerate(lines) if ln.startswith("Available options in")), None
+    )
     if start is None:
         return []
-    return list(itertools.takewhile(lambda ln: not ln.startswith("Config search path"), lines[start:]))
+    return list(
+        itertools.takewhile(lambda ln: not ln.startswith("Config search path"), lines[start:])
+    )
 
 
 def one_line(exc: BaseException) -> str:

@@ -9,8 +9,9 @@ from rnnlab.errors import RnnlabError
 
 def plugins_command(argv: list[str]) -> None:
     """Print each plugin, its distribution and version, what it registers; and failures."""
-    argparse.ArgumentParser(prog="rnnlab plugins",
-                            description="List loaded plugins and what they register.").parse_args(argv)
+    argparse.ArgumentParser(
+        prog="rnnlab plugins", description="List loaded plugins and what they register."
+    ).parse_args(argv)
     from rnnlab.plugins.registry import get_registry
 
     registry = get_registry()
@@ -22,8 +23,10 @@ def plugins_command(argv: list[str]) -> None:
         what = ", ".join(sorted(by_plugin.get(info.name, []))) or "lifecycle hooks only"
         print(f"{info.name}  ({info.distribution} {info.version}, {info.module}): {what}")
     for failure in registry.plugins.failures:
-        print(f"FAILED {failure.plugin.name}  ({failure.plugin.distribution} "
-              f"{failure.plugin.version}, {failure.plugin.module}): {failure.error}")
+        print(
+            f"FAILED {failure.plugin.name}  ({failure.plugin.distribution} "
+            f"{failure.plugin.version}, {failure.plugin.module}): {failure.error}"
+        )
     for conflict in registry.conflicts:
         print(f"CONFLICT {conflict}")
 
@@ -31,7 +34,8 @@ def plugins_command(argv: list[str]) -> None:
 def sample_command(argv: list[str]) -> None:
     """Generate text from a finished character-level run."""
     parser = argparse.ArgumentParser(
-        prog="rnnlab sample", description="Generate text from a trained character-level run.")
+        prog="rnnlab sample", description="Generate text from a trained character-level run."
+    )
     parser.add_argument("run", help="run directory, or MLflow run id")
     parser.add_argument("--length", type=int, default=500, help="characters to generate")
     parser.add_argument("--temperature", type=float, default=0.8)
@@ -54,8 +58,10 @@ def sample_command(argv: list[str]) -> None:
     _, conf, run_dir = resumed_config(args.run, registry)
     dataset = build_dataset(conf, registry)
     if dataset.task != "lm":
-        raise RnnlabError(f"run {run_dir} trained on '{conf.data.name}', which is not a text "
-                          f"dataset; sampling needs a character-level run (data=chars)")
+        raise RnnlabError(
+            f"run {run_dir} trained on '{conf.data.name}', which is not a text "
+            f"dataset; sampling needs a character-level run (data=chars)"
+        )
     model = build_model(conf, dataset, registry)
     Checkpoint(run_dir / f"{args.checkpoint}.npz").load_into(model.params)
     rng = np.random.default_rng(args.seed)
@@ -67,10 +73,12 @@ def upload_command(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(
         prog="rnnlab upload",
         description="Send MLflow what a run missed while its tracking store was away "
-                    "(from the run's metrics.jsonl and mlflow_backlog.json); nothing twice.")
+        "(from the run's metrics.jsonl and mlflow_backlog.json); nothing twice.",
+    )
     parser.add_argument("run", help="run directory")
-    parser.add_argument("--tracking-uri", help="the store to send to (default: the one the run "
-                                               "logged to)")
+    parser.add_argument(
+        "--tracking-uri", help="the store to send to (default: the one the run logged to)"
+    )
     args = parser.parse_args(argv)
     from rnnlab.runner.resume import find_run_dir
     from rnnlab.tracking.upload import upload
@@ -78,21 +86,26 @@ def upload_command(argv: list[str]) -> None:
     print(upload(find_run_dir(args.run), args.tracking_uri))
 
 
-
 def report_command(argv: list[str]) -> None:
     """Write a sweep's results table and plots, read from the MLflow tracking store."""
     parser = argparse.ArgumentParser(
         prog="rnnlab report",
         description="Write a Markdown table and PNG plots of a sweep, read from MLflow "
-                    "(default: the latest sweep in the store).")
+        "(default: the latest sweep in the store).",
+    )
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--parent", metavar="RUN_ID", help="the sweep's MLflow parent run id")
     which.add_argument("--experiment", metavar="NAME", help="the latest sweep of this experiment")
-    parser.add_argument("--tracking-uri", help="default: MLFLOW_TRACKING_URI, else "
-                                               "sqlite:///mlflow.db in the working directory")
+    parser.add_argument(
+        "--tracking-uri",
+        help="default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the working directory",
+    )
     parser.add_argument("--out", default="report", help="directory for report.md and the PNGs")
-    parser.add_argument("--metric", help="validation metric to report (default: the first of "
-                                         "val/mse, val/bpc, val/acc the jobs logged)")
+    parser.add_argument(
+        "--metric",
+        help="validation metric to report (default: the first of "
+        "val/mse, val/bpc, val/acc the jobs logged)",
+    )
     args = parser.parse_args(argv)
 
     from rnnlab.tracking.sweep_report import find_parent, open_store, read_sweep, write_report
@@ -104,5 +117,9 @@ def report_command(argv: list[str]) -> None:
     print("wrote " + ", ".join(str(p) for p in paths))
 
 
-SUBCOMMANDS = {"plugins": plugins_command, "sample": sample_command, "upload": upload_command,
-               "report": report_command}
+SUBCOMMANDS = {
+    "plugins": plugins_command,
+    "sample": sample_command,
+    "upload": upload_command,
+    "report": report_command,
+}

@@ -40,5 +40,7 @@ def storage_error(exc: BaseException) -> StorageError | None:
         return None
     where = f"'{exc.filename}'" if exc.filename else "an output file"
     fix = "free disk space, or choose" if exc.errno in _FULL else "choose"
-    return StorageError(f"cannot write {where} ({exc.strerror}); {fix} a writable output "
-                        f"directory with hydra.run.dir=... (hydra.sweep.dir=... for -m)")
+    return StorageError(
+        f"cannot write {where} ({exc.strerror}); {fix} a writable output "
+        f"directory with hydra.run.dir=... (hydra.sweep.dir=... for -m)"
+    )

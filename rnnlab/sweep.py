@@ -38,8 +38,9 @@ class SweepCallback(Callback):
         from rnnlab.tracking.mlflow_sweep import SWEEP_ENV, start_sweep
 
         try:
-            self.parent = start_sweep(tracking, str(config.hydra.sweep.dir),
-                                      list(config.hydra.overrides.task))
+            self.parent = start_sweep(
+                tracking, str(config.hydra.sweep.dir), list(config.hydra.overrides.task)
+            )
         except RnnlabError as exc:
             print(f"rnnlab: error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
@@ -54,6 +55,9 @@ class SweepCallback(Callback):
         print(f"\nsweep summary (MLflow parent run {self.parent}):\n{summary_table(results)}")
         failed = [j for j in results if j.status != "FINISHED"]
         if failed:
-            print(f"rnnlab: error: {len(failed)} of {len(results)} jobs did not finish: "
-                  + ", ".join(f"{j.name} [{j.overrides}]" for j in failed), file=sys.stderr)
+            print(
+                f"rnnlab: error: {len(failed)} of {len(results)} jobs did not finish: "
+                + ", ".join(f"{j.name} [{j.overrides}]" for j in failed),
+                file=sys.stderr,
+            )
             raise SystemExit(1)

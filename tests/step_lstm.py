@@ -20,10 +20,15 @@ class StepLSTM(StepCell):
     def __init__(self, input_size, hidden_size, rng, dtype=np.float32):
         super().__init__(input_size, hidden_size, rng, dtype)
         bound, rows = 1.0 / np.sqrt(hidden_size), 4 * hidden_size
-        shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size),
-                  "bias_ih": (rows,), "bias_hh": (rows,)}
-        self.params = {name: rng.uniform(-bound, bound, shape).astype(dtype)
-                       for name, shape in shapes.items()}
+        shapes = {
+            "weight_ih": (rows, input_size),
+            "weight_hh": (rows, hidden_size),
+            "bias_ih": (rows,),
+            "bias_hh": (rows,),
+        }
+        self.params = {
+            name: rng.uniform(-bound, bound, shape).astype(dtype) for name, shape in shapes.items()
+        }
         self.init_grads()
 
     def step(self, x, state):
@@ -41,8 +46,15 @@ class StepLSTM(StepCell):
         dh, dc = dstate
         x, h, c, i, f, g, o, tanh_c = cache
         dc = dc + dh * o * (1 - tanh_c**2)
-        da = np.concatenate([dc * g * i * (1 - i), dc * c * f * (1 - f),
-                             dc * i * (1 - g**2), dh * tanh_c * o * (1 - o)], axis=1)
+        da = np.concatenate(
+            [
+                dc * g * i * (1 - i),
+                dc * c * f * (1 - f),
+                dc * i * (1 - g**2),
+                dh * tanh_c * o * (1 - o),
+            ],
+            axis=1,
+        )
         p, grads = self.params, self.grads
         grads["weight_ih"] += da.T @ x
         grads["weight_hh"] += da.T @ h

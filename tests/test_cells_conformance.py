@@ -41,12 +41,12 @@ def sequence():
 def test_four_chunks_of_16_carry_the_state_of_one_chunk_of_64(make_cell, sequence):
     xs, state0, _ = sequence
     cell = make_cell()
-    state0 = state0[:cell.num_states]
+    state0 = state0[: cell.num_states]
     hs_whole, final_whole = cell.forward(xs, state0)
     hs_whole = hs_whole.copy()
     chunks, state = [], state0
     for k in range(4):
-        hs, state = cell.forward(xs[16 * k:16 * (k + 1)], state)
+        hs, state = cell.forward(xs[16 * k : 16 * (k + 1)], state)
         chunks.append(hs)
     np.testing.assert_allclose(np.concatenate(chunks), hs_whole, rtol=1e-12, atol=1e-12)
     for got, want in zip(state, final_whole):
@@ -63,7 +63,7 @@ def test_truncation_drops_exactly_the_gradient_through_the_chunk_boundary(make_c
     """
     xs, state0, dhs = sequence
     full, last_chunk, before = make_cell(), make_cell(), make_cell()
-    state0 = state0[:full.num_states]
+    state0 = state0[: full.num_states]
     full.forward(xs, state0)
     dxs_full, _ = full.backward(dhs)
 
@@ -94,8 +94,12 @@ def test_lstm_effective_forget_bias_is_the_option():
 def test_parameters_have_pytorch_names_shapes_and_init_range(cell_class, rows):
     cell = cell_class(3, 100, np.random.default_rng(0))
     shapes = {name: p.shape for name, p in cell.params.items()}
-    assert shapes == {"weight_ih": (rows * 100, 3), "weight_hh": (rows * 100, 100),
-                      "bias_ih": (rows * 100,), "bias_hh": (rows * 100,)}
+    assert shapes == {
+        "weight_ih": (rows * 100, 3),
+        "weight_hh": (rows * 100, 100),
+        "bias_ih": (rows * 100,),
+        "bias_hh": (rows * 100,),
+    }
     weights = cell.params["weight_hh"]
     assert 0.098 < np.abs(weights).max() <= 0.1  # uniform(-1/sqrt(H), 1/sqrt(H)), H = 100
     assert abs(weights.mean()) < 0.001
@@ -109,7 +113,7 @@ def test_rnn_rejects_an_unknown_nonlinearity():
 def test_hidden_outputs_are_read_only_because_backward_reads_them(make_cell, sequence):
     xs, state0, _ = sequence
     cell = make_cell()
-    hs, final = cell.forward(xs, state0[:cell.num_states])
+    hs, final = cell.forward(xs, state0[: cell.num_states])
     with pytest.raises(ValueError, match="read-only"):
         hs[0] = 0.0
     assert final[0].flags.writeable  # the final state is the caller's (e.g. to reset a stream)
@@ -123,7 +127,7 @@ def test_embedded_token_inputs_match_the_embedded_vectors_fed_to_forward(make_ce
     embedding = rng.standard_normal((7, 3))
     ids = rng.integers(0, 6, size=(64, 2))  # token 6 never occurs: its gradient row stays 0
     dense, embedded = make_cell(), make_cell()
-    state0 = state0[:dense.num_states]
+    state0 = state0[: dense.num_states]
     hs_dense, final_dense = dense.forward(embedding[ids], state0)
     hs_embedded, final_embedded = embedded.forward_embedded(ids, embedding, state0)
     np.testing.assert_allclose(hs_embedded, hs_dense, rtol=1e-12, atol=1e-12)
@@ -178,12 +182,16 @@ def test_a_wide_lstm_matches_the_step_by_step_lstm(sequence):
 
 
 def test_backward_drops_the_forward_cache_so_the_next_chunk_is_not_allocated_beside_it(
-        make_cell, sequence):
+    make_cell, sequence
+):
     xs, state0, dhs = sequence
     cell = make_cell()
-    kept = lambda: {name for name, v in vars(cell).items()  # noqa: E731
-                    if isinstance(v, np.ndarray) and v.size >= xs.shape[0]}
-    cell.forward(xs, state0[:cell.num_states])
+    kept = lambda: {
+        name
+        for name, v in vars(cell).items()  # noqa: E731
+        if isinstance(v, np.ndarray) and v.size >= xs.shape[0]
+    }
+    cell.forward(xs, state0[: cell.num_states])
     assert kept()  # the forward cache
     cell.backward(dhs)
     assert kept() == {"state_grad_norms"}

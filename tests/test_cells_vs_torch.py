@@ -34,15 +34,16 @@ def assert_close(got, want, what):
 def run(request):
     """Torch's arrays for the case, and the cell's outputs and gradients on the same inputs."""
     golden_case, make = CASES[request.param]
-    golden = {k.split(".", 1)[1]: GOLDEN[k] for k in GOLDEN.files
-              if k.startswith(golden_case + ".")}
+    golden = {
+        k.split(".", 1)[1]: GOLDEN[k] for k in GOLDEN.files if k.startswith(golden_case + ".")
+    }
     _, _, I = golden["xs"].shape
     H = golden["h0"].shape[1]
     cell = make(I, H, np.random.default_rng(0))
     for name, p in cell.params.items():
         assert p.shape == golden[name].shape, name
         p[...] = golden[name]
-    state_names = ["h", "c"][:cell.num_states]
+    state_names = ["h", "c"][: cell.num_states]
     hs, final = cell.forward(golden["xs"], tuple(golden[f"{s}0"] for s in state_names))
     dxs, dstate0 = cell.backward(golden["dhs"], tuple(golden[f"d{s}_final"] for s in state_names))
     ours = {"hs": hs, "grad.xs": dxs, **{f"grad.{k}": g for k, g in cell.grads.items()}}
@@ -53,7 +54,7 @@ def run(request):
 
 def test_forward_outputs_and_final_state_match_torch(run):
     golden, ours, cell = run
-    for key in ["hs", "h_final", "c_final"][:1 + cell.num_states]:
+    for key in ["hs", "h_final", "c_final"][: 1 + cell.num_states]:
         assert_close(ours[key], golden[key], key)
 
 
@@ -65,5 +66,5 @@ def test_parameter_gradients_match_torch(run):
 
 def test_input_and_initial_state_gradients_match_torch(run):
     golden, ours, cell = run
-    for key in ["grad.xs", "grad.h0", "grad.c0"][:1 + cell.num_states]:
+    for key in ["grad.xs", "grad.h0", "grad.c0"][: 1 + cell.num_states]:
         assert_close(ours[key], golden[key], key)

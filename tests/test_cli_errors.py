@@ -27,10 +27,23 @@ pytestmark = pytest.mark.slow
 PROGRESS_LINE = re.compile(r"^step \d+")
 #: the tracking store may gain records (a failed run is on record); nothing else may change
 STORE_FILES = {"mlflow.db", "mlflow.db-journal"}
-TINY_CHARS = ["model.hidden_size=8", "bptt=8", "train.batch_size=4", "train.steps=4",
-              "train.eval_every=2", "train.log_every=2", "sample.length=5"]
-TINY_DIFFERENCE = ["data=difference", "data.train_size=64", "data.val_size=32",
-                   "data.test_size=32", "model.hidden_size=4", "train.steps=2"]
+TINY_CHARS = [
+    "model.hidden_size=8",
+    "bptt=8",
+    "train.batch_size=4",
+    "train.steps=4",
+    "train.eval_every=2",
+    "train.log_every=2",
+    "sample.length=5",
+]
+TINY_DIFFERENCE = [
+    "data=difference",
+    "data.train_size=64",
+    "data.val_size=32",
+    "data.test_size=32",
+    "model.hidden_size=4",
+    "train.steps=2",
+]
 
 
 def assert_one_line_error(proc, *fragments):
@@ -58,30 +71,49 @@ def earlier(tmp_path_factory):
     other = write_text(root / "other.txt", "xyz \n")
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db"}
     base = [rnnlab_command(), "data=chars", *TINY_CHARS]
-    subprocess.run([*base, "cell=lstm", f"data.path={text}", "hydra.run.dir=runs/earlier"],
-                   cwd=root, env=env, check=True, capture_output=True)  # creates the store alone
-    variants = {"gru": ["cell=gru", f"data.path={text}"],
-                "wide": ["cell=lstm", f"data.path={text}", "model.hidden_size=16"],
-                "vocab": ["cell=lstm", f"data.path={other}"]}
-    procs = [subprocess.Popen([*base, *args, f"hydra.run.dir=runs/{name}",
-                               "tracking.trackers=[metrics_file]"], cwd=root, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for name, args in variants.items()]
+    subprocess.run(
+        [*base, "cell=lstm", f"data.path={text}", "hydra.run.dir=runs/earlier"],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )  # creates the store alone
+    variants = {
+        "gru": ["cell=gru", f"data.path={text}"],
+        "wide": ["cell=lstm", f"data.path={text}", "model.hidden_size=16"],
+        "vocab": ["cell=lstm", f"data.path={other}"],
+    }
+    procs = [
+        subprocess.Popen(
+            [*base, *args, f"hydra.run.dir=runs/{name}", "tracking.trackers=[metrics_file]"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, args in variants.items()
+    ]
     assert all(p.wait(timeout=300) == 0 for p in procs)
     return root
 
 
 def files_of(folder: Path) -> dict[str, tuple[bytes, int]]:
-    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in folder.rglob("*") if p.is_file() and p.name not in STORE_FILES}
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file() and p.name not in STORE_FILES
+    }
 
 
 def mlflow_runs(folder: Path) -> dict:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{folder}/mlflow.db")
-    return {r.info.run_id: (r.info.status, r.data.tags, r.data.params, r.data.metrics)
-            for e in client.search_experiments() for r in client.search_runs([e.experiment_id])}
+    return {
+        r.info.run_id: (r.info.status, r.data.tags, r.data.params, r.data.metrics)
+        for e in client.search_experiments()
+        for r in client.search_runs([e.experiment_id])
+    }
 
 
 @pytest.fixture
@@ -106,25 +138,43 @@ def bad_input(run_rnnlab, tmp_path, earlier):
 # ------------------------------------------------------------------ config values, every group
 
 CONFIG_CASES = {
-    "cell wrong type": (["cell=lstm", "cell.forget_bias=strong"],
-                        ["cell.forget_bias", "use a number"]),
-    "cell choice not allowed": (["cell=rnn", "cell.nonlinearity=sigmoid"],
-                                ["cell.nonlinearity='sigmoid'", "tanh, relu"]),
-    "cell option of another cell": (["cell=gru", "cell.forget_bias=2"],
-                                    ["unknown key cell.forget_bias", "check the spelling"]),
-    "data wrong type": (["data=difference", "data.train_size=lots"],
-                        ["data.train_size", "use a whole number"]),
-    "data out of range": (["data=difference", "data.train_size=0"],
-                          ["data.train_size=0 is not allowed", "a number > 0"]),
-    "data split fractions": (["data=chars", "data.train_fraction=0.99"],
-                             ["data.train_fraction=0.99 and data.val_fraction=0.05 are not "
-                              "allowed: their sum must be below 1"]),
+    "cell wrong type": (
+        ["cell=lstm", "cell.forget_bias=strong"],
+        ["cell.forget_bias", "use a number"],
+    ),
+    "cell choice not allowed": (
+        ["cell=rnn", "cell.nonlinearity=sigmoid"],
+        ["cell.nonlinearity='sigmoid'", "tanh, relu"],
+    ),
+    "cell option of another cell": (
+        ["cell=gru", "cell.forget_bias=2"],
+        ["unknown key cell.forget_bias", "check the spelling"],
+    ),
+    "data wrong type": (
+        ["data=difference", "data.train_size=lots"],
+        ["data.train_size", "use a whole number"],
+    ),
+    "data out of range": (
+        ["data=difference", "data.train_size=0"],
+        ["data.train_size=0 is not allowed", "a number > 0"],
+    ),
+    "data split fractions": (
+        ["data=chars", "data.train_fraction=0.99"],
+        [
+            "data.train_fraction=0.99 and data.val_fraction=0.05 are not "
+            "allowed: their sum must be below 1"
+        ],
+    ),
     "optimizer wrong type": (["optimizer.lr=fast"], ["optimizer.lr", "use a number"]),
     "optimizer out of range": (["optimizer.lr=-1"], ["optimizer.lr=-1.0", "a number > 0"]),
-    "optimizer momentum out of range": (["optimizer=sgd", "optimizer.momentum=1.5"],
-                                        ["optimizer.momentum=1.5", "[0, 1.0)"]),
-    "nesterov without momentum": (["optimizer=sgd", "optimizer.nesterov=true", *TINY_DIFFERENCE],
-                                  ["optimizer.nesterov=true needs optimizer.momentum > 0"]),
+    "optimizer momentum out of range": (
+        ["optimizer=sgd", "optimizer.momentum=1.5"],
+        ["optimizer.momentum=1.5", "[0, 1.0)"],
+    ),
+    "nesterov without momentum": (
+        ["optimizer=sgd", "optimizer.nesterov=true", *TINY_DIFFERENCE],
+        ["optimizer.nesterov=true needs optimizer.momentum > 0"],
+    ),
     "model wrong type": (["model.hidden_size=1.5"], ["model.hidden_size", "use a whole number"]),
     "model out of range": (["model.hidden_size=0"], ["model.hidden_size=0", "a number > 0"]),
     "model dropout out of range": (["model.dropout=1.0"], ["model.dropout=1.0", "[0, 1.0)"]),
@@ -134,8 +184,10 @@ CONFIG_CASES = {
     "sample wrong type": (["sample.temperature=hot"], ["sample.temperature", "use a number"]),
     "sample out of range": (["sample.temperature=0"], ["sample.temperature=0.0", "a number > 0"]),
     "tracking wrong type": (["tracking.trackers=mlflow"], ["tracking.trackers", "use a list"]),
-    "tracking unknown tracker": (["tracking.trackers=[nope]", *TINY_DIFFERENCE],
-                                 ["unknown tracker 'nope'", "metrics_file, mlflow"]),
+    "tracking unknown tracker": (
+        ["tracking.trackers=[nope]", *TINY_DIFFERENCE],
+        ["unknown tracker 'nope'", "metrics_file, mlflow"],
+    ),
     "bptt wrong type": (["bptt=long"], ["bptt", "use a whole number"]),
     "bptt out of range": (["bptt=0"], ["bptt=0 is not allowed", "a number > 0"]),
     "seed wrong type": (["seed=abc"], ["seed", "use a whole number"]),
@@ -146,14 +198,22 @@ CONFIG_CASES = {
     "unknown cell": (["cell=nope"], ["unknown cell 'nope'", "gru, lstm", "rnn"]),
     "unknown dataset": (["data=imagenet"], ["unknown data 'imagenet'", "chars, difference"]),
     "unknown optimizer": (["optimizer=rmsprop"], ["unknown optimizer 'rmsprop'", "adagrad"]),
-    "experiment without -m": (["experiment=adding_lengths"],
-                              ["experiment=adding_lengths is a sweep: run it with -m"]),
-    "search space without -m": (["hparams_search=lstm_chars"],
-                                ["hparams_search=lstm_chars is a sweep: run it with -m"]),
-    "unknown experiment": (["-m", "experiment=nope"],
-                           ["Could not find 'experiment/nope'", "available: adding_lengths"]),
-    "unknown search space": (["-m", "hparams_search=nope"],
-                             ["Could not find 'hparams_search/nope'", "available: gru_difference"]),
+    "experiment without -m": (
+        ["experiment=adding_lengths"],
+        ["experiment=adding_lengths is a sweep: run it with -m"],
+    ),
+    "search space without -m": (
+        ["hparams_search=lstm_chars"],
+        ["hparams_search=lstm_chars is a sweep: run it with -m"],
+    ),
+    "unknown experiment": (
+        ["-m", "experiment=nope"],
+        ["Could not find 'experiment/nope'", "available: adding_lengths"],
+    ),
+    "unknown search space": (
+        ["-m", "hparams_search=nope"],
+        ["Could not find 'hparams_search/nope'", "available: gru_difference"],
+    ),
     "misspelt key": (["model.hiden_size=3"], ["unknown key model.hiden_size"]),
     "misspelt key added with +": (["+model.hiden=3"], ["unknown key model.hiden"]),
     "list of values without -m": (["cell=lstm,gru"], ["cell=lstm,gru", "add -m"]),
@@ -166,6 +226,7 @@ def test_bad_config_value(bad_input, args, fragments):
 
 
 # ------------------------------------------------------------------ data files
+
 
 def make_empty(path: Path):
     path.write_bytes(b"")
@@ -192,46 +253,69 @@ DATA_CASES = {
     "binary": (make_binary, ["looks binary", "give a UTF-8 text file"]),
     "not UTF-8": (make_latin1, ["is not UTF-8 (byte 0xe9", "iconv"]),
     "UTF-16": (make_utf16, ["is UTF-16 text", "iconv"]),
-    "too short for batch and bptt": (make_too_short, ["fewer than batch_size 4 x (bptt 8 + 1)",
-                                                      "lower train.batch_size or bptt"]),
+    "too short for batch and bptt": (
+        make_too_short,
+        ["fewer than batch_size 4 x (bptt 8 + 1)", "lower train.batch_size or bptt"],
+    ),
 }
 
 
 @pytest.mark.parametrize("make, fragments", DATA_CASES.values(), ids=DATA_CASES.keys())
 def test_bad_data_file(bad_input, tmp_path, make, fragments):
     make(tmp_path / "corpus.txt")
-    bad_input("data=chars", f"data.path={tmp_path / 'corpus.txt'}", *TINY_CHARS,
-              fragments=fragments)
+    bad_input(
+        "data=chars", f"data.path={tmp_path / 'corpus.txt'}", *TINY_CHARS, fragments=fragments
+    )
 
 
 def test_missing_data_file(bad_input, tmp_path):
-    bad_input("data=chars", f"data.path={tmp_path}/nope.txt", *TINY_CHARS,
-              fragments=["nope.txt' does not exist", "check data.path"])
+    bad_input(
+        "data=chars",
+        f"data.path={tmp_path}/nope.txt",
+        *TINY_CHARS,
+        fragments=["nope.txt' does not exist", "check data.path"],
+    )
 
 
 def test_data_path_is_a_directory(bad_input, tmp_path):
-    bad_input("data=chars", f"data.path={tmp_path}", *TINY_CHARS,
-              fragments=["is a directory", "point data.path at a text file"])
+    bad_input(
+        "data=chars",
+        f"data.path={tmp_path}",
+        *TINY_CHARS,
+        fragments=["is a directory", "point data.path at a text file"],
+    )
 
 
 # ------------------------------------------------------------------ checkpoints and resume
 
-@pytest.mark.parametrize("source, fragments", [
-    ("gru", ["parameter cells.0.weight_ih is float32[24, 11]", "float32[32, 11]", "another cell"]),
-    ("wide", ["parameter cells.0.weight_ih is float32[64, 11]", "float32[32, 11]"]),
-    ("vocab", ["parameter embed.weight is float32[6, 6]", "float32[11, 11]"]),
-], ids=["another cell", "another size", "another vocabulary"])
+
+@pytest.mark.parametrize(
+    "source, fragments",
+    [
+        (
+            "gru",
+            ["parameter cells.0.weight_ih is float32[24, 11]", "float32[32, 11]", "another cell"],
+        ),
+        ("wide", ["parameter cells.0.weight_ih is float32[64, 11]", "float32[32, 11]"]),
+        ("vocab", ["parameter embed.weight is float32[6, 6]", "float32[11, 11]"]),
+    ],
+    ids=["another cell", "another size", "another vocabulary"],
+)
 def test_resume_from_a_foreign_checkpoint(bad_input, tmp_path, source, fragments):
     shutil.copy2(tmp_path / "runs" / source / "last.npz", tmp_path / "runs/earlier/last.npz")
-    bad_input("resume=runs/earlier", "train.steps=8",
-              fragments=[*fragments, "resume a run from its own directory"])
+    bad_input(
+        "resume=runs/earlier",
+        "train.steps=8",
+        fragments=[*fragments, "resume a run from its own directory"],
+    )
 
 
 def test_resume_from_a_truncated_checkpoint(bad_input, tmp_path):
     last = tmp_path / "runs/earlier/last.npz"
     last.write_bytes(last.read_bytes()[:1000])
-    bad_input("resume=runs/earlier", "train.steps=8",
-              fragments=["is unreadable", "it may be truncated"])
+    bad_input(
+        "resume=runs/earlier", "train.steps=8", fragments=["is unreadable", "it may be truncated"]
+    )
 
 
 def test_resume_from_a_checkpoint_holding_a_pickled_object(bad_input, tmp_path):
@@ -240,8 +324,11 @@ def test_resume_from_a_checkpoint_holding_a_pickled_object(bad_input, tmp_path):
         arrays = dict(z)
     arrays["meta"] = np.array([{"step": 4}], dtype=object)  # np.savez pickles object arrays
     np.savez(last, **arrays)
-    bad_input("resume=runs/earlier", "train.steps=8",
-              fragments=["holds pickled Python objects, which rnnlab never loads"])
+    bad_input(
+        "resume=runs/earlier",
+        "train.steps=8",
+        fragments=["holds pickled Python objects, which rnnlab never loads"],
+    )
 
 
 def test_resume_of_a_directory_that_is_not_a_run(bad_input, tmp_path):
@@ -249,21 +336,33 @@ def test_resume_of_a_directory_that_is_not_a_run(bad_input, tmp_path):
 
 
 def test_resume_that_changes_the_cell(bad_input):
-    bad_input("resume=runs/earlier", "cell=gru",
-              fragments=["'cell=gru' cannot change a resumed run", "only train.steps may"])
+    bad_input(
+        "resume=runs/earlier",
+        "cell=gru",
+        fragments=["'cell=gru' cannot change a resumed run", "only train.steps may"],
+    )
 
 
 # ------------------------------------------------------------------ plugins
 
-def test_selecting_a_cell_whose_plugin_failed_to_load_shows_its_error(bad_input, run_rnnlab,
-                                                                       plugin_dist):
-    plugin_dist("rnnlab-broken", {"broken": "broken_plugin"},
-                {"broken_plugin": "raise ImportError('needs libfoo')"})
-    bad_input("cell=broken", fragments=["entry point 'broken' of rnnlab-broken 0.1.0",
-                                        "needs libfoo"])
+
+def test_selecting_a_cell_whose_plugin_failed_to_load_shows_its_error(
+    bad_input, run_rnnlab, plugin_dist
+):
+    plugin_dist(
+        "rnnlab-broken",
+        {"broken": "broken_plugin"},
+        {"broken_plugin": "raise ImportError('needs libfoo')"},
+    )
+    bad_input(
+        "cell=broken", fragments=["entry point 'broken' of rnnlab-broken 0.1.0", "needs libfoo"]
+    )
     listing = run_rnnlab("plugins")
     assert listing.returncode == 0
-    assert "FAILED broken  (rnnlab-broken 0.1.0, broken_plugin): ImportError: needs libfoo" in listing.stdout
+    assert (
+        "FAILED broken  (rnnlab-broken 0.1.0, broken_plugin): ImportError: needs libfoo"
+        in listing.stdout
+    )
 
 
 HALF_CELL = """
@@ -294,10 +393,15 @@ def register_cells(register):
 
 def test_plugin_cell_with_outputs_of_the_wrong_shape(bad_input, plugin_dist):
     plugin_dist("rnnlab-half", {"half": "half_plugin"}, {"half_plugin": HALF_CELL})
-    bad_input("cell=half", *TINY_DIFFERENCE,
-              fragments=["cell 'half' from entry point 'half' of rnnlab-half 0.1.0 breaks the "
-                         "cell contract", "forward hs shape (5, 2, 2), expected (5, 2, 4)",
-                         "cell_conformance_tests"])
+    bad_input(
+        "cell=half",
+        *TINY_DIFFERENCE,
+        fragments=[
+            "cell 'half' from entry point 'half' of rnnlab-half 0.1.0 breaks the cell contract",
+            "forward hs shape (5, 2, 2), expected (5, 2, 4)",
+            "cell_conformance_tests",
+        ],
+    )
 
 
 # ------------------------------------------------------------------ output directory
@@ -319,14 +423,22 @@ def test_read_only_output_directory(bad_input, tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o555)
-    probe = subprocess.run([sys.executable, "-c", f"open({str(locked / 'probe')!r}, 'w')"],
-                           preexec_fn=as_user_bound_by_permissions, capture_output=True)
+    probe = subprocess.run(
+        [sys.executable, "-c", f"open({str(locked / 'probe')!r}, 'w')"],
+        preexec_fn=as_user_bound_by_permissions,
+        capture_output=True,
+    )
     if probe.returncode == 0:
         pytest.skip("cannot make a directory read-only for this user")
-    bad_input(*TINY_DIFFERENCE, f"hydra.run.dir={locked}/run",
-              preexec_fn=as_user_bound_by_permissions,
-              fragments=[f"cannot write '{locked}/run' (Permission denied)",
-                         "choose a writable output directory with hydra.run.dir="])
+    bad_input(
+        *TINY_DIFFERENCE,
+        f"hydra.run.dir={locked}/run",
+        preexec_fn=as_user_bound_by_permissions,
+        fragments=[
+            f"cannot write '{locked}/run' (Permission denied)",
+            "choose a writable output directory with hydra.run.dir=",
+        ],
+    )
 
 
 def test_full_disk(bad_input, tmp_path):
@@ -340,10 +452,19 @@ def test_full_disk(bad_input, tmp_path):
     def limit_file_size():
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    bad_input(*TINY_DIFFERENCE, "cell=lstm", "model.hidden_size=128", "train.eval_every=1",
-              "tracking.trackers=[metrics_file]", "hydra.run.dir=full", preexec_fn=limit_file_size,
-              fragments=["cannot write", "last.npz' (File too large)", "free disk space"])
-    assert sorted(p.name for p in (tmp_path / "full").iterdir() if p.suffix in (".npz", ".tmp")) == []
+    bad_input(
+        *TINY_DIFFERENCE,
+        "cell=lstm",
+        "model.hidden_size=128",
+        "train.eval_every=1",
+        "tracking.trackers=[metrics_file]",
+        "hydra.run.dir=full",
+        preexec_fn=limit_file_size,
+        fragments=["cannot write", "last.npz' (File too large)", "free disk space"],
+    )
+    assert (
+        sorted(p.name for p in (tmp_path / "full").iterdir() if p.suffix in (".npz", ".tmp")) == []
+    )
 
 
 def test_full_disk_under_the_mlflow_store(bad_input, tmp_path):
@@ -354,11 +475,16 @@ def test_full_disk_under_the_mlflow_store(bad_input, tmp_path):
     def limit_file_size():
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    bad_input(*TINY_DIFFERENCE, "hydra.run.dir=full", preexec_fn=limit_file_size,
-              fragments=["failed at run start", "disk I/O error", "its disk has space"])
+    bad_input(
+        *TINY_DIFFERENCE,
+        "hydra.run.dir=full",
+        preexec_fn=limit_file_size,
+        fragments=["failed at run start", "disk I/O error", "its disk has space"],
+    )
 
 
 # ------------------------------------------------------------------ what works
+
 
 def test_help_lists_groups_and_their_options(run_rnnlab):
     proc = run_rnnlab("--help")

@@ -68,18 +68,21 @@ class CrashesInBackward(StepLSTM):
         raise RuntimeError("boom")
 
 
-@pytest.mark.parametrize("broken, check", [
-    (ClassicLSTMBug, "parameter_gradients"),
-    (ClassicLSTMBug, "input_gradients"),
-    (ClassicLSTMBug, "initial_state_gradients"),
-    (IgnoresState, "state_carries_over_chunks"),
-    (IgnoresState, "initial_state_gradients"),
-    (IgnoresSeed, "deterministic_under_seed"),
-    (OverwritesGrads, "backward_accumulates"),
-    (UpcastsOutputs, "dtype_preserved"),
-    (OverwritesGivenState, "inputs_not_modified"),
-    (NormsWithoutRecurrence, "state_grad_norms"),
-])
+@pytest.mark.parametrize(
+    "broken, check",
+    [
+        (ClassicLSTMBug, "parameter_gradients"),
+        (ClassicLSTMBug, "input_gradients"),
+        (ClassicLSTMBug, "initial_state_gradients"),
+        (IgnoresState, "state_carries_over_chunks"),
+        (IgnoresState, "initial_state_gradients"),
+        (IgnoresSeed, "deterministic_under_seed"),
+        (OverwritesGrads, "backward_accumulates"),
+        (UpcastsOutputs, "dtype_preserved"),
+        (OverwritesGivenState, "inputs_not_modified"),
+        (NormsWithoutRecurrence, "state_grad_norms"),
+    ],
+)
 def test_a_broken_cell_fails_its_check(broken, check):
     with pytest.raises(AssertionError, match=broken.__name__):
         CHECKS[check](CellUnderTest(broken))
@@ -121,7 +124,8 @@ def plugin_pytester(pytester, monkeypatch):
 
 
 def test_generated_class_has_one_marked_test_per_check(pytester, plugin_pytester):
-    pytester.makepyfile(test_plugin_cell="""
+    pytester.makepyfile(
+        test_plugin_cell="""
         import numpy as np
         from rnnlab.nn import RNNCell
         from rnnlab.testing import cell_conformance_tests
@@ -136,21 +140,24 @@ def test_generated_class_has_one_marked_test_per_check(pytester, plugin_pytester
 
         def test_unrelated():
             pass
-    """)
+    """
+    )
     result = plugin_pytester("-m", "cell_conformance", "-rs")
     result.assert_outcomes(passed=len(CHECKS) - 1, skipped=1, deselected=1)
     result.stdout.fnmatch_lines(
-        ["*NoNormsRNN(nonlinearity='relu') does not provide state_grad_norms*"])
+        ["*NoNormsRNN(nonlinearity='relu') does not provide state_grad_norms*"]
+    )
 
 
 def test_fixture_runs_the_whole_kit_per_option_set(pytester, plugin_pytester):
-    pytester.makepyfile(test_options="""
+    pytester.makepyfile(
+        test_options="""
         import pytest
         from rnnlab.nn import LSTMCell
 
         @pytest.mark.parametrize("forget_bias", [0.0, 1.0])
         def test_lstm_conforms(cell_conformance, forget_bias):
             assert cell_conformance(LSTMCell, forget_bias=forget_bias) == []
-    """)
+    """
+    )
     plugin_pytester("-m", "cell_conformance").assert_outcomes(passed=2)
-

@@ -44,8 +44,10 @@ def dataset(text_file):
 
 
 def all_batches(ds, split, batch_size, bptt, epoch=0):
-    return [ds.batch(split, epoch, i, batch_size, bptt)
-            for i in range(ds.num_batches(split, batch_size, bptt))]
+    return [
+        ds.batch(split, epoch, i, batch_size, bptt)
+        for i in range(ds.num_batches(split, batch_size, bptt))
+    ]
 
 
 def test_batches_are_time_major_int32_with_a_shorter_last_batch(dataset):
@@ -78,16 +80,14 @@ def test_every_epoch_gives_the_same_batches(dataset):
 
 
 def test_vocabulary_is_the_sorted_training_characters_plus_one_unknown_id(tmp_path):
-    ds = CharDataset(write(tmp_path, "cabba" + "bd" + "xaa"), train_fraction=0.5,
-                     val_fraction=0.2)
+    ds = CharDataset(write(tmp_path, "cabba" + "bd" + "xaa"), train_fraction=0.5, val_fraction=0.2)
     assert ds.chars == "abc"
     assert ds.unk_id == 3 and ds.vocab_size == ds.output_size == 4
     np.testing.assert_array_equal(ds.encode("abcd"), [0, 1, 2, 3])
 
 
 def test_unseen_characters_map_to_the_unknown_id_and_are_counted(tmp_path):
-    ds = CharDataset(write(tmp_path, "cabba" + "bd" + "xaa"), train_fraction=0.5,
-                     val_fraction=0.2)
+    ds = CharDataset(write(tmp_path, "cabba" + "bd" + "xaa"), train_fraction=0.5, val_fraction=0.2)
     assert ds.unseen == {"val": 1, "test": 1}
     np.testing.assert_array_equal(ds.splits["test"], [ds.unk_id, 0, 0])
     assert ds.decode(ds.encode("abxé")) == "ab\ufffd\ufffd"
@@ -100,15 +100,15 @@ def test_decode_inverts_encode_for_training_characters(dataset):
 
 def test_baselines_on_a_hand_computable_corpus(tmp_path):
     # train "aaab", val "aabz", test "zz"; ids a=0 b=1 unknown=2, so V = 3
-    ds = CharDataset(write(tmp_path, "aaab" + "aabz" + "zz"), train_fraction=0.4,
-                     val_fraction=0.4)
+    ds = CharDataset(write(tmp_path, "aaab" + "aabz" + "zz"), train_fraction=0.4, val_fraction=0.4)
     # add-one unigram: counts a 3, b 1, unknown 0 -> (4, 2, 1) / 7
     unigram = -(2 * math.log2(4 / 7) + math.log2(2 / 7) + math.log2(1 / 7)) / 4
     # add-one bigram: after a (a 2, b 1) -> (3, 2, 1) / 6; after b (nothing) -> (1, 1, 1) / 3
     # val transitions a->a, a->b, b->unknown
     bigram = -(math.log2(3 / 6) + math.log2(2 / 6) + math.log2(1 / 3)) / 3
     assert ds.baselines == pytest.approx(
-        {"uniform_bpc": math.log2(3), "unigram_bpc": unigram, "bigram_bpc": bigram})
+        {"uniform_bpc": math.log2(3), "unigram_bpc": unigram, "bigram_bpc": bigram}
+    )
 
 
 def test_baselines_reproduce_the_published_tinyshakespeare_figures():
@@ -118,7 +118,8 @@ def test_baselines_reproduce_the_published_tinyshakespeare_figures():
     cut = int(len(ids) * 0.9)
     nats = {k: v * math.log(2) for k, v in context_baselines(ids[:cut], ids[cut:], 65).items()}
     assert nats == pytest.approx(
-        {"uniform_bpc": 4.174, "unigram_bpc": 3.347, "bigram_bpc": 2.482}, abs=5e-4)
+        {"uniform_bpc": 4.174, "unigram_bpc": 3.347, "bigram_bpc": 2.482}, abs=5e-4
+    )
 
 
 def test_default_corpus_is_tinyshakespeare():
@@ -143,8 +144,9 @@ print(json.dumps({"opened": paths,
 """
     site = str(Path(rnnlab.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": site}
-    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert any(p.endswith("tinyshakespeare.txt.gz") for p in report["opened"])
@@ -152,13 +154,16 @@ print(json.dumps({"opened": paths,
     assert report["train_chars"] == int(1115394 * 0.9)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "is empty"),
-    (b"\xef\xbb\xbf", "is empty"),
-    (b"text\x00\x01\x02 more", "looks binary (NUL byte at offset 4)"),
-    ("utf-16 text".encode("utf-16"), "is UTF-16 text; convert it to UTF-8"),
-    (b"caf\xe9 au lait", "is not UTF-8 (byte 0xe9 at offset 3)"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "is empty"),
+        (b"\xef\xbb\xbf", "is empty"),
+        (b"text\x00\x01\x02 more", "looks binary (NUL byte at offset 4)"),
+        ("utf-16 text".encode("utf-16"), "is UTF-16 text; convert it to UTF-8"),
+        (b"caf\xe9 au lait", "is not UTF-8 (byte 0xe9 at offset 3)"),
+    ],
+)
 def test_unusable_file_content_raises_data_error(tmp_path, content, message):
     with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
         CharDataset(write(tmp_path, content))
@@ -177,8 +182,11 @@ def test_directory_raises_data_error(tmp_path):
 
 def test_split_too_short_for_batch_size_and_bptt_names_the_numbers(dataset):
     # val holds 200 characters; 8 streams x (bptt 30 + 1) need 248
-    with pytest.raises(DataError, match=r"the val split of '.*' has 200 tokens, fewer than "
-                                        r"batch_size 8 x \(bptt 30 \+ 1\) = 248"):
+    with pytest.raises(
+        DataError,
+        match=r"the val split of '.*' has 200 tokens, fewer than "
+        r"batch_size 8 x \(bptt 30 \+ 1\) = 248",
+    ):
         dataset.num_batches("train", 8, 30)
 
 

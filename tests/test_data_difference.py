@@ -14,8 +14,10 @@ def dataset():
 
 
 def all_batches(ds, split, batch_size, epoch=0):
-    return [ds.batch(split, epoch, i, batch_size, bptt=2)
-            for i in range(ds.num_batches(split, batch_size, bptt=2))]
+    return [
+        ds.batch(split, epoch, i, batch_size, bptt=2)
+        for i in range(ds.num_batches(split, batch_size, bptt=2))
+    ]
 
 
 def examples(batches):
@@ -43,29 +45,35 @@ def test_digits_are_one_to_nine_and_the_label_is_first_minus_second_positive(dat
 
 def test_same_seed_gives_the_same_examples_and_another_seed_different_ones():
     a, b, c = (DifferenceDataset(200, 50, 50, seed=s) for s in (5, 5, 6))
-    np.testing.assert_array_equal(examples(all_batches(a, "val", 50)),
-                                  examples(all_batches(b, "val", 50)))
-    assert not np.array_equal(examples(all_batches(a, "val", 50)),
-                              examples(all_batches(c, "val", 50)))
+    np.testing.assert_array_equal(
+        examples(all_batches(a, "val", 50)), examples(all_batches(b, "val", 50))
+    )
+    assert not np.array_equal(
+        examples(all_batches(a, "val", 50)), examples(all_batches(c, "val", 50))
+    )
 
 
 def test_train_examples_do_not_depend_on_the_val_and_test_sizes():
     a, b = DifferenceDataset(200, 50, 50, seed=5), DifferenceDataset(200, 70, 10, seed=5)
-    np.testing.assert_array_equal(examples(all_batches(a, "train", 20)),
-                                  examples(all_batches(b, "train", 20)))
+    np.testing.assert_array_equal(
+        examples(all_batches(a, "train", 20)), examples(all_batches(b, "train", 20))
+    )
 
 
 def test_epoch_order_is_a_function_of_seed_and_epoch(dataset):
     again = DifferenceDataset(train_size=1000, val_size=250, test_size=130, seed=3)
     for epoch in (0, 4):
-        np.testing.assert_array_equal(examples(all_batches(dataset, "train", 64, epoch)),
-                                      examples(all_batches(again, "train", 64, epoch)))
+        np.testing.assert_array_equal(
+            examples(all_batches(dataset, "train", 64, epoch)),
+            examples(all_batches(again, "train", 64, epoch)),
+        )
 
 
 def test_a_batch_asked_for_out_of_sequence_equals_the_one_seen_in_a_pass(dataset):
     in_pass = all_batches(dataset, "train", 64, epoch=2)
-    np.testing.assert_array_equal(examples([dataset.batch("train", 2, 7, 64, 2)]),
-                                  examples(in_pass[7:8]))
+    np.testing.assert_array_equal(
+        examples([dataset.batch("train", 2, 7, 64, 2)]), examples(in_pass[7:8])
+    )
 
 
 def test_each_epoch_shuffles_the_train_split_differently(dataset):
@@ -80,8 +88,7 @@ def test_train_drops_the_last_partial_batch(dataset):
 
 
 @pytest.mark.parametrize("split, size", [("val", 250), ("test", 130)])
-def test_one_pass_over_val_or_test_covers_every_example_once_in_a_fixed_order(
-        dataset, split, size):
+def test_one_pass_over_val_or_test_covers_every_example_once_in_a_fixed_order(dataset, split, size):
     passes = [examples(all_batches(dataset, split, 64, epoch)) for epoch in (0, 3)]
     assert len(passes[0]) == size  # 64 does not divide size: the last batch is partial
     np.testing.assert_array_equal(passes[0], passes[1])
@@ -112,8 +119,11 @@ def test_an_empty_split_raises_data_error():
 
 
 def test_a_batch_larger_than_the_train_split_raises_data_error(dataset):
-    with pytest.raises(DataError, match="the train split has 1000 examples, fewer than one "
-                                        "batch of 2000; lower train.batch_size"):
+    with pytest.raises(
+        DataError,
+        match="the train split has 1000 examples, fewer than one "
+        "batch of 2000; lower train.batch_size",
+    ):
         dataset.num_batches("train", 2000, bptt=2)
 
 

@@ -35,11 +35,14 @@ def test_temporal_order_class_is_the_order_of_the_two_relevant_symbols():
 
 def test_long_lag_tasks_are_deterministic_under_a_seed():
     a, b = AddingDataset(10, 16, 8, 8, seed=5), AddingDataset(10, 16, 8, 8, seed=5)
-    np.testing.assert_array_equal(a.batch("train", 2, 0, 8, 10)[0], b.batch("train", 2, 0, 8, 10)[0])
+    np.testing.assert_array_equal(
+        a.batch("train", 2, 0, 8, 10)[0], b.batch("train", 2, 0, 8, 10)[0]
+    )
 
 
-@pytest.mark.parametrize("make", [lambda: AddingDataset(length=1),
-                                  lambda: TemporalOrderDataset(length=5)])
+@pytest.mark.parametrize(
+    "make", [lambda: AddingDataset(length=1), lambda: TemporalOrderDataset(length=5)]
+)
 def test_too_short_sequences_are_refused(make):
     with pytest.raises(DataError, match="data.length"):
         make()

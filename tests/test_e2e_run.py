@@ -11,9 +11,17 @@ from mlflow.tracking import MlflowClient
 
 pytestmark = pytest.mark.slow
 
-SMALL_CHARS = ["cell=lstm", "data=chars", "model.hidden_size=32", "bptt=16", "train.steps=30",
-               "train.eval_every=10", "train.log_every=5", "train.eval_batches=4",
-               "sample.length=40"]
+SMALL_CHARS = [
+    "cell=lstm",
+    "data=chars",
+    "model.hidden_size=32",
+    "bptt=16",
+    "train.steps=30",
+    "train.eval_every=10",
+    "train.log_every=5",
+    "train.eval_batches=4",
+    "sample.length=40",
+]
 
 
 def only_run(tmp_path):
@@ -37,8 +45,14 @@ def chars_run(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("chars")
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db"}
-    proc = subprocess.run([rnnlab_command(), *SMALL_CHARS], cwd=tmp, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [rnnlab_command(), *SMALL_CHARS],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     client, run = only_run(tmp)
     return tmp, client, run
@@ -85,7 +99,10 @@ def test_artifacts_are_kept(chars_run):
     names = {a.path for a in client.list_artifacts(rid)}
     assert {"config", "samples", "plots", "checkpoints"} <= names
     assert {a.path for a in client.list_artifacts(rid, "plots")} == {
-        "plots/curves.png", "plots/grad_profile.png", "plots/grad_profile.json"}
+        "plots/curves.png",
+        "plots/grad_profile.png",
+        "plots/grad_profile.json",
+    }
     assert "checkpoints/best.npz" in {a.path for a in client.list_artifacts(rid, "checkpoints")}
 
 
@@ -109,23 +126,40 @@ def test_samples_are_text_from_the_prime(chars_run):
     assert final.startswith("\n") and len(final) == 41
 
 
-def test_sample_command_generates_from_the_run_dir_and_the_mlflow_id(chars_run, run_rnnlab, tmp_path):
+def test_sample_command_generates_from_the_run_dir_and_the_mlflow_id(
+    chars_run, run_rnnlab, tmp_path
+):
     _, _, run = chars_run
     by_dir = run_rnnlab("sample", str(run_dir_of(run)), "--length", "25", "--prime", "ROMEO:")
     assert by_dir.returncode == 0, by_dir.stderr
     assert by_dir.stdout.startswith("ROMEO:") and len(by_dir.stdout.rstrip("\n")) >= 25
     store = chars_run[0]
-    by_id = run_rnnlab("sample", run.info.run_id, "--length", "25", "--prime", "ROMEO:",
-                       env={"MLFLOW_TRACKING_URI": f"sqlite:///{store}/mlflow.db"})
+    by_id = run_rnnlab(
+        "sample",
+        run.info.run_id,
+        "--length",
+        "25",
+        "--prime",
+        "ROMEO:",
+        env={"MLFLOW_TRACKING_URI": f"sqlite:///{store}/mlflow.db"},
+    )
     assert by_id.returncode == 0, by_id.stderr
     assert by_id.stdout == by_dir.stdout
 
 
 def test_resumed_run_equals_an_uninterrupted_one(run_rnnlab, tmp_path):
-    common = ["cell=gru", "data=chars", "model.hidden_size=24", "bptt=8", "train.eval_every=10",
-              "train.log_every=5", "train.eval_batches=3", "sample.length=10", "threads=1"]
-    whole = run_rnnlab(*common, "train.steps=40", "tracking.run_name=whole",
-                       "hydra.run.dir=whole")
+    common = [
+        "cell=gru",
+        "data=chars",
+        "model.hidden_size=24",
+        "bptt=8",
+        "train.eval_every=10",
+        "train.log_every=5",
+        "train.eval_batches=3",
+        "sample.length=10",
+        "threads=1",
+    ]
+    whole = run_rnnlab(*common, "train.steps=40", "tracking.run_name=whole", "hydra.run.dir=whole")
     assert whole.returncode == 0, whole.stderr
     part = run_rnnlab(*common, "train.steps=20", "tracking.run_name=part", "hydra.run.dir=part")
     assert part.returncode == 0, part.stderr
@@ -147,30 +181,50 @@ def test_resumed_run_equals_an_uninterrupted_one(run_rnnlab, tmp_path):
 
     assert train_val_metrics("whole") == train_val_metrics("part")
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    [part_run] = client.search_runs(client.get_experiment_by_name("rnnlab").experiment_id,
-                                    "attributes.run_name = 'part'")
+    [part_run] = client.search_runs(
+        client.get_experiment_by_name("rnnlab").experiment_id, "attributes.run_name = 'part'"
+    )
     steps = [m.step for m in client.get_metric_history(part_run.info.run_id, "train/loss")]
     assert steps == [5, 10, 15, 20, 25, 30, 35, 40]
     assert part_run.info.status == "FINISHED"
 
 
 def test_a_finished_run_ends_by_saying_its_test_metrics_and_where_to_look(run_rnnlab, tmp_path):
-    proc = run_rnnlab("data=difference", "data.train_size=256", "data.val_size=64",
-                      "data.test_size=64", "model.hidden_size=8", "train.steps=10",
-                      "train.eval_every=5", "hydra.run.dir=the-run")
+    proc = run_rnnlab(
+        "data=difference",
+        "data.train_size=256",
+        "data.val_size=64",
+        "data.test_size=64",
+        "model.hidden_size=8",
+        "train.steps=10",
+        "train.eval_every=5",
+        "hydra.run.dir=the-run",
+    )
     assert proc.returncode == 0, proc.stderr
     _, run = only_run(tmp_path)
     test, where, mlflow = proc.stderr.strip().splitlines()[-3:]
-    assert test == ("test, best checkpoint: "
-                    + "  ".join(f"{k} {run.data.metrics[k]:.4f}" for k in ("test/loss", "test/acc")))
+    assert test == (
+        "test, best checkpoint: "
+        + "  ".join(f"{k} {run.data.metrics[k]:.4f}" for k in ("test/loss", "test/acc"))
+    )
     assert where == f"run directory: {tmp_path / 'the-run'}"
-    assert mlflow == (f"MLflow run {run.info.run_name} ({run.info.run_id}), experiment rnnlab: "
-                      f"mlflow ui --host 127.0.0.1 --backend-store-uri sqlite:///{tmp_path}/mlflow.db")
+    assert mlflow == (
+        f"MLflow run {run.info.run_name} ({run.info.run_id}), experiment rnnlab: "
+        f"mlflow ui --host 127.0.0.1 --backend-store-uri sqlite:///{tmp_path}/mlflow.db"
+    )
 
 
 def test_a_checkpoint_from_before_skipped_steps_existed_still_resumes(run_rnnlab, tmp_path):
-    args = ["data=difference", "data.train_size=256", "data.val_size=64", "data.test_size=64",
-            "model.hidden_size=8", "train.steps=10", "train.eval_every=5", "hydra.run.dir=old"]
+    args = [
+        "data=difference",
+        "data.train_size=256",
+        "data.val_size=64",
+        "data.test_size=64",
+        "model.hidden_size=8",
+        "train.steps=10",
+        "train.eval_every=5",
+        "hydra.run.dir=old",
+    ]
     assert run_rnnlab(*args).returncode == 0
     last = tmp_path / "old" / "last.npz"
     with np.load(last) as z:

@@ -25,8 +25,14 @@ dtypes = st.sampled_from([np.float32, np.float64])
 @st.composite
 def cases(draw, max_steps=8, max_batch=4, max_size=6):
     """(cell name, T, N, input size, hidden size, seed)."""
-    return (draw(cells), draw(st.integers(1, max_steps)), draw(st.integers(1, max_batch)),
-            draw(st.integers(1, max_size)), draw(st.integers(1, max_size)), draw(seeds))
+    return (
+        draw(cells),
+        draw(st.integers(1, max_steps)),
+        draw(st.integers(1, max_batch)),
+        draw(st.integers(1, max_size)),
+        draw(st.integers(1, max_size)),
+        draw(seeds),
+    )
 
 
 def make(name, input_size, hidden_size, seed, dtype=np.float64):
@@ -39,8 +45,10 @@ def random_inputs(seed, *shape, dtype=np.float64):
 
 def random_state(cell, batch, seed):
     rng = np.random.default_rng([seed, 2])
-    return tuple(rng.standard_normal((batch, cell.hidden_size)).astype(cell.dtype)
-                 for _ in range(cell.num_states))
+    return tuple(
+        rng.standard_normal((batch, cell.hidden_size)).astype(cell.dtype)
+        for _ in range(cell.num_states)
+    )
 
 
 @FAST
@@ -73,15 +81,23 @@ def test_gradients_match_finite_differences(case):
 
     def loss():
         hs, final = cell.forward(xs, state)
-        return float((hs * weight_hs).sum() + sum((s * w).sum() for s, w in zip(final, weight_final)))
+        return float(
+            (hs * weight_hs).sum() + sum((s * w).sum() for s, w in zip(final, weight_final))
+        )
 
     cell.zero_grad()
     cell.forward(xs, state)
     dxs, dstate0 = cell.backward(weight_hs, tuple(weight_final))
-    arrays = {**{f"param {k}": v for k, v in cell.params.items()}, "xs": xs,
-              **{f"state {i}": s for i, s in enumerate(state)}}
-    analytic = {**{f"param {k}": v.copy() for k, v in cell.grads.items()}, "xs": dxs,
-                **{f"state {i}": d for i, d in enumerate(dstate0)}}
+    arrays = {
+        **{f"param {k}": v for k, v in cell.params.items()},
+        "xs": xs,
+        **{f"state {i}": s for i, s in enumerate(state)},
+    }
+    analytic = {
+        **{f"param {k}": v.copy() for k, v in cell.grads.items()},
+        "xs": dxs,
+        **{f"state {i}": d for i, d in enumerate(dstate0)},
+    }
     errors = gradient_errors(loss, arrays, analytic)
     assert max(errors.values()) < 1e-6, errors
 
@@ -106,21 +122,34 @@ def test_a_cell_run_in_chunks_equals_one_run(case, data):
 
 
 @FAST
-@given(cells, st.integers(2, 12), st.integers(1, 4), st.integers(2, 6), st.integers(1, 3),
-       seeds, st.data())
-def test_a_language_model_run_in_bptt_chunks_equals_one_run(name, T, N, vocab, layers, seed,
-                                                             data):
+@given(
+    cells,
+    st.integers(2, 12),
+    st.integers(1, 4),
+    st.integers(2, 6),
+    st.integers(1, 3),
+    seeds,
+    st.data(),
+)
+def test_a_language_model_run_in_bptt_chunks_equals_one_run(name, T, N, vocab, layers, seed, data):
     """What the trainer does: chunks of ``bptt`` steps with the final state carried over."""
     bptt = data.draw(st.integers(1, T))
-    model = RecurrentModel(lambda i, h, rng, dtype: CELLS[name](i, h, rng, dtype),
-                           vocab_size=vocab, embed_size=3, hidden_size=4, output_size=vocab,
-                           layers=layers, rng=np.random.default_rng(seed), dtype=np.float64)
+    model = RecurrentModel(
+        lambda i, h, rng, dtype: CELLS[name](i, h, rng, dtype),
+        vocab_size=vocab,
+        embed_size=3,
+        hidden_size=4,
+        output_size=vocab,
+        layers=layers,
+        rng=np.random.default_rng(seed),
+        dtype=np.float64,
+    )
     ids = np.random.default_rng([seed, 4]).integers(0, vocab, (T, N))
     whole, whole_final = model.forward(ids, model.initial_state(N), train=False)
     whole = whole.copy()
     state, pieces = model.initial_state(N), []
     for start in range(0, T, bptt):
-        out, state = model.forward(ids[start:start + bptt], state, train=False)
+        out, state = model.forward(ids[start : start + bptt], state, train=False)
         pieces.append(out.copy())
     assert whole.shape == (T, N, vocab) and np.isfinite(whole).all()
     np.testing.assert_allclose(np.concatenate(pieces), whole, rtol=1e-12, atol=1e-12)
@@ -136,9 +165,15 @@ def test_truncating_the_gradient_does_not_change_the_forward_pass(name, T, N, se
     bptt = data.draw(st.integers(1, T - 1))
 
     def model():
-        return RecurrentModel(lambda i, h, rng, dtype: CELLS[name](i, h, rng, dtype),
-                              input_size=3, hidden_size=4, output_size=2, head="last",
-                              rng=np.random.default_rng(seed), dtype=np.float64)
+        return RecurrentModel(
+            lambda i, h, rng, dtype: CELLS[name](i, h, rng, dtype),
+            input_size=3,
+            hidden_size=4,
+            output_size=2,
+            head="last",
+            rng=np.random.default_rng(seed),
+            dtype=np.float64,
+        )
 
     xs = random_inputs(seed, T, N, 3)
     full, truncated = model(), model()

@@ -13,10 +13,24 @@ from mlflow.tracking import MlflowClient
 pytestmark = pytest.mark.slow
 
 #: SGD at lr 10 with no clipping blows a relu rnn up within a few steps (at step 4 here)
-EXPLODING = ["cell=rnn", "cell.nonlinearity=relu", "data=chars", "model.hidden_size=16", "bptt=8",
-             "train.batch_size=4", "train.steps=40", "train.eval_every=2", "train.log_every=1",
-             "train.eval_batches=2", "sample.length=5", "optimizer=sgd", "optimizer.lr=10",
-             "optimizer.clip_norm=null", "threads=1", "hydra.run.dir=run"]
+EXPLODING = [
+    "cell=rnn",
+    "cell.nonlinearity=relu",
+    "data=chars",
+    "model.hidden_size=16",
+    "bptt=8",
+    "train.batch_size=4",
+    "train.steps=40",
+    "train.eval_every=2",
+    "train.log_every=1",
+    "train.eval_batches=2",
+    "sample.length=5",
+    "optimizer=sgd",
+    "optimizer.lr=10",
+    "optimizer.clip_norm=null",
+    "threads=1",
+    "hydra.run.dir=run",
+]
 
 #: the adding problem with a NaN target in every 5th training batch (a corrupt record)
 NAN_DATA_PLUGIN = """
@@ -52,9 +66,18 @@ NAN_DATA_PLUGIN = """
         register("nan_adding", lambda c, seed: NanAdding(c.nan_every, seed), config=NanAddingConfig)
 """
 #: 40 examples in batches of 4: 10 batches an epoch, batches 5 and 10 hold a NaN
-NAN_DATA = ["data=nan_adding", "cell=gru", "model.hidden_size=8", "bptt=6", "train.batch_size=4",
-            "train.steps=30", "train.eval_every=10", "train.log_every=5", "threads=1",
-            "hydra.run.dir=run"]
+NAN_DATA = [
+    "data=nan_adding",
+    "cell=gru",
+    "model.hidden_size=8",
+    "bptt=6",
+    "train.batch_size=4",
+    "train.steps=30",
+    "train.eval_every=10",
+    "train.log_every=5",
+    "threads=1",
+    "hydra.run.dir=run",
+]
 
 
 def the_run(tmp_path):
@@ -69,14 +92,18 @@ def checkpoint_step(path) -> int:
 
 
 def test_exploding_training_stops_failed_with_one_line_naming_step_and_last_finite_norm(
-        run_rnnlab, tmp_path):
+    run_rnnlab, tmp_path
+):
     proc = run_rnnlab(*EXPLODING)
 
     assert proc.returncode == 1
     [line] = proc.stderr.strip().splitlines()[-1:]
-    assert re.fullmatch(r"rnnlab: error: training diverged at step 4: loss \S+, gradient norm "
-                        r"(inf|nan) \(last finite gradient norm [0-9.e+]+\); lower optimizer.lr "
-                        r"or set optimizer.clip_norm", line), line
+    assert re.fullmatch(
+        r"rnnlab: error: training diverged at step 4: loss \S+, gradient norm "
+        r"(inf|nan) \(last finite gradient norm [0-9.e+]+\); lower optimizer.lr "
+        r"or set optimizer.clip_norm",
+        line,
+    ), line
     assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr
     client, run = the_run(tmp_path)
     assert run.info.status == "FAILED"
@@ -113,9 +140,16 @@ def test_skip_mode_skips_nan_steps_counts_them_and_finishes(run_rnnlab, tmp_path
     assert run.info.status == "FINISHED"
     skipped = client.get_metric_history(run.info.run_id, "train/skipped_steps")
     # steps 5, 10 | 15, 20 | 25, 30: two NaN batches in each of three epochs
-    assert [(m.step, m.value) for m in skipped] == [(5, 1), (10, 2), (15, 3), (20, 4), (25, 5),
-                                                    (30, 6)]
-    assert np.isfinite([m.value for m in client.get_metric_history(run.info.run_id,
-                                                                   "train/loss")]).all()
+    assert [(m.step, m.value) for m in skipped] == [
+        (5, 1),
+        (10, 2),
+        (15, 3),
+        (20, 4),
+        (25, 5),
+        (30, 6),
+    ]
+    assert np.isfinite(
+        [m.value for m in client.get_metric_history(run.info.run_id, "train/loss")]
+    ).all()
     with np.load(tmp_path / "run" / "last.npz", allow_pickle=False) as z:
         assert all(np.isfinite(z[k]).all() for k in z.files if k.startswith("param/"))

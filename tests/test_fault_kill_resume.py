@@ -16,21 +16,35 @@ from rnnlab.runner import checkpoint
 from tests_support import PAUSE_PLUGIN, metric_points, rnnlab_command, wait_until_paused
 
 #: checkpoints at steps 10, 20, 30, 40; the kill comes at step 25, five steps after one
-COMMON = ["cell=gru", "data=chars", "model.hidden_size=24", "bptt=8", "train.steps=40",
-          "train.eval_every=10", "train.log_every=5", "train.eval_batches=3", "sample.length=10",
-          "threads=1"]
+COMMON = [
+    "cell=gru",
+    "data=chars",
+    "model.hidden_size=24",
+    "bptt=8",
+    "train.steps=40",
+    "train.eval_every=10",
+    "train.log_every=5",
+    "train.eval_batches=3",
+    "sample.length=10",
+    "threads=1",
+]
 
 
 def test_save_checkpoint_fsyncs_the_temp_file_before_the_rename_and_the_folder_after(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     calls = []
     real_fsync, real_replace = os.fsync, os.replace
-    monkeypatch.setattr(checkpoint.os, "fsync",
-                        lambda fd: calls.append(("fsync", os.path.isdir(f"/proc/self/fd/{fd}")))
-                        or real_fsync(fd))
-    monkeypatch.setattr(checkpoint.os, "replace",
-                        lambda a, b: calls.append(("replace", os.path.basename(a)[:10]))
-                        or real_replace(a, b))
+    monkeypatch.setattr(
+        checkpoint.os,
+        "fsync",
+        lambda fd: calls.append(("fsync", os.path.isdir(f"/proc/self/fd/{fd}"))) or real_fsync(fd),
+    )
+    monkeypatch.setattr(
+        checkpoint.os,
+        "replace",
+        lambda a, b: calls.append(("replace", os.path.basename(a)[:10])) or real_replace(a, b),
+    )
 
     checkpoint.save_checkpoint(tmp_path / "last.npz", {"w": np.ones(3)}, {}, [], {"step": 1})
 
@@ -49,32 +63,48 @@ def test_resume_deletes_leftover_temp_files_and_keeps_the_checkpoints(tmp_path):
 
 def values(run_dir):
     """(step, metric) -> value from a run's metrics.jsonl, timing metrics left out."""
-    return {(rec["step"], key): value
-            for rec in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())
-            for key, value in rec["metrics"].items() if not key.startswith("speed/")}
+    return {
+        (rec["step"], key): value
+        for rec in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())
+        for key, value in rec["metrics"].items()
+        if not key.startswith("speed/")
+    }
 
 
 def mlflow_values(client, run):
-    return {(m.step, key): m.value for key in run.data.metrics if not key.startswith("speed/")
-            for m in client.get_metric_history(run.info.run_id, key)}
+    return {
+        (m.step, key): m.value
+        for key in run.data.metrics
+        if not key.startswith("speed/")
+        for m in client.get_metric_history(run.info.run_id, key)
+    }
 
 
 @pytest.mark.slow
 def test_a_run_killed_mid_way_resumes_to_the_same_parameters_metrics_and_mlflow_run(
-        run_rnnlab, tmp_path, plugin_dist):
+    run_rnnlab, tmp_path, plugin_dist
+):
     plugin_dist("rnnlab-pause", {"pause": "pause_plugin"}, {"pause_plugin": PAUSE_PLUGIN})
     whole = run_rnnlab(*COMMON, "hydra.run.dir=whole", "tracking.run_name=whole")
     assert whole.returncode == 0, whole.stderr
     killed_dir = tmp_path / "killed"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db",
-           "RNNLAB_TEST_PAUSE_AT": "25"}
-    proc = subprocess.Popen([rnnlab_command(), *COMMON, "hydra.run.dir=killed",
-                             "tracking.run_name=killed"], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db",
+        "RNNLAB_TEST_PAUSE_AT": "25",
+    }
+    proc = subprocess.Popen(
+        [rnnlab_command(), *COMMON, "hydra.run.dir=killed", "tracking.run_name=killed"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait_until_paused(proc, killed_dir, 25)
     # a write of the next checkpoint, cut off by the kill
     last = (killed_dir / "last.npz").read_bytes()
-    (killed_dir / ".last.npz.k1ll3d.tmp").write_bytes(last[:len(last) // 2])
+    (killed_dir / ".last.npz.k1ll3d.tmp").write_bytes(last[: len(last) // 2])
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")

@@ -11,15 +11,33 @@ import subprocess
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests_support import (PAUSE_PLUGIN, free_port, metric_points, rnnlab_command,
-                           start_mlflow_server, stop_process_group, wait_until_paused)
+from tests_support import (
+    PAUSE_PLUGIN,
+    free_port,
+    metric_points,
+    rnnlab_command,
+    start_mlflow_server,
+    stop_process_group,
+    wait_until_paused,
+)
 
 pytestmark = pytest.mark.slow
 
 #: checkpoints at steps 10, 20, 30, 40; the server dies at step 15
-RUN = ["cell=gru", "data=chars", "model.hidden_size=16", "bptt=8", "train.batch_size=4",
-       "train.steps=40", "train.eval_every=10", "train.log_every=5", "train.eval_batches=2",
-       "sample.length=10", "threads=1", "hydra.run.dir=run"]
+RUN = [
+    "cell=gru",
+    "data=chars",
+    "model.hidden_size=16",
+    "bptt=8",
+    "train.batch_size=4",
+    "train.steps=40",
+    "train.eval_every=10",
+    "train.log_every=5",
+    "train.eval_batches=2",
+    "sample.length=10",
+    "threads=1",
+    "hydra.run.dir=run",
+]
 
 
 @pytest.fixture
@@ -33,8 +51,13 @@ def server(tmp_path):
 
     def start() -> subprocess.Popen:
         process, _ = start_mlflow_server(
-            "server", f"sqlite:///{root}/mlflow.db", root / f"server-{len(started)}.log",
-            "--artifacts-destination", str(root / "artifacts"), port=port)
+            "server",
+            f"sqlite:///{root}/mlflow.db",
+            root / f"server-{len(started)}.log",
+            "--artifacts-destination",
+            str(root / "artifacts"),
+            port=port,
+        )
         started.append(process)
         return process
 
@@ -59,11 +82,21 @@ def run_with_server_dying_at_step_15(tmp_path, url, server, back_at=None):
     """Start training ``RUN`` against ``url`` and kill ``server`` at step 15; the run
     pauses again at step ``back_at`` if given. Returns (the process, the run directory)."""
     # no retries: MLflow's default (7, backoff) would hold training for minutes at the failure
-    env = {**os.environ, "MLFLOW_TRACKING_URI": url, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-           "RNNLAB_TEST_PAUSE_AT": ",".join(str(s) for s in (15, back_at) if s)}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": url,
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+        "RNNLAB_TEST_PAUSE_AT": ",".join(str(s) for s in (15, back_at) if s),
+    }
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen([rnnlab_command(), *RUN], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [rnnlab_command(), *RUN],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait_until_paused(proc, run_dir, 15)
     os.killpg(server.pid, signal.SIGKILL)
     server.wait()
@@ -72,7 +105,8 @@ def run_with_server_dying_at_step_15(tmp_path, url, server, back_at=None):
 
 
 def test_the_server_dying_mid_run_loses_nothing_once_it_is_back_and_uploaded(
-        run_rnnlab, tmp_path, plugin_dist, server):
+    run_rnnlab, tmp_path, plugin_dist, server
+):
     plugin_dist("rnnlab-pause", {"pause": "pause_plugin"}, {"pause_plugin": PAUSE_PLUGIN})
     url, start = server
     proc, run_dir = run_with_server_dying_at_step_15(tmp_path, url, start())
@@ -85,7 +119,9 @@ def test_the_server_dying_mid_run_loses_nothing_once_it_is_back_and_uploaded(
     assert notes[1].endswith(f"once it is back: rnnlab upload {run_dir}")
     down = run_rnnlab("upload", str(run_dir))
     assert down.returncode == 1
-    assert down.stderr.startswith(f"rnnlab: error: cannot reach the MLflow tracking server at {url}")
+    assert down.stderr.startswith(
+        f"rnnlab: error: cannot reach the MLflow tracking server at {url}"
+    )
 
     start()
     client = MlflowClient(tracking_uri=url)
@@ -102,8 +138,11 @@ def test_the_server_dying_mid_run_loses_nothing_once_it_is_back_and_uploaded(
     assert remote == local  # every point once: none missing, none twice
     assert {(40, "test/loss"), (40, "train/loss"), (40, "val/loss")} <= set(local)
     assert [a.path for a in client.list_artifacts(run.info.run_id, "checkpoints")] == [
-        "checkpoints/best.npz"]
-    assert "samples/final.txt" in [a.path for a in client.list_artifacts(run.info.run_id, "samples")]
+        "checkpoints/best.npz"
+    ]
+    assert "samples/final.txt" in [
+        a.path for a in client.list_artifacts(run.info.run_id, "samples")
+    ]
     again = run_rnnlab("upload", str(run_dir))
     assert again.returncode == 0
     assert again.stdout.startswith("nothing to upload")
@@ -111,7 +150,8 @@ def test_the_server_dying_mid_run_loses_nothing_once_it_is_back_and_uploaded(
 
 
 def test_the_server_back_mid_run_gets_what_it_missed_at_the_next_checkpoint(
-        tmp_path, plugin_dist, server):
+    tmp_path, plugin_dist, server
+):
     plugin_dist("rnnlab-pause", {"pause": "pause_plugin"}, {"pause_plugin": PAUSE_PLUGIN})
     url, start = server
     proc, run_dir = run_with_server_dying_at_step_15(tmp_path, url, start(), back_at=25)
@@ -122,7 +162,8 @@ def test_the_server_back_mid_run_gets_what_it_missed_at_the_next_checkpoint(
 
     assert proc.returncode == 0, stderr
     assert [line for line in stderr.splitlines() if "MLflow" in line][1] == (
-        f"rnnlab: MLflow logging to {url} works again; sent what it missed")
+        f"rnnlab: MLflow logging to {url} works again; sent what it missed"
+    )
     client = MlflowClient(tracking_uri=url)
     [run] = client.search_runs([client.get_experiment_by_name("rnnlab").experiment_id])
     assert run.info.status == "FINISHED"

@@ -18,7 +18,7 @@ import pytest
 from rnnlab.plugins import hookspecs
 from tests_support import REPO, rnnlab_command
 
-RECORDER = '''
+RECORDER = """
 import json, os
 from dataclasses import dataclass
 
@@ -112,7 +112,7 @@ def register_optimizers(register):
 @hookimpl
 def register_trackers(register):
     register("recorder", Recorder)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -126,13 +126,31 @@ def calls(tmp_path_factory):
     (info / "entry_points.txt").write_text("[rnnlab]\nrecorder = recorder_plugin\n")
     (site / "recorder_plugin.py").write_text(textwrap.dedent(RECORDER))
     log = root / "calls.jsonl"
-    env = {**os.environ, "PYTHONPATH": str(site), "RECORDER_LOG": str(log),
-           "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(site),
+        "RECORDER_LOG": str(log),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db",
+    }
     proc = subprocess.run(
-        [rnnlab_command(), "cell=echo_rnn", "data=tiny", "optimizer=plain_sgd", "optimizer.lr=0.3",
-         "train.steps=20", "train.eval_every=10", "train.log_every=5", "train.batch_size=16",
-         "tracking.trackers=[metrics_file,recorder]"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        [
+            rnnlab_command(),
+            "cell=echo_rnn",
+            "data=tiny",
+            "optimizer=plain_sgd",
+            "optimizer.lr=0.3",
+            "train.steps=20",
+            "train.eval_every=10",
+            "train.log_every=5",
+            "train.batch_size=16",
+            "tracking.trackers=[metrics_file,recorder]",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line) for line in log.read_text().splitlines()]
 
@@ -169,7 +187,9 @@ def test_hook_on_metrics(calls):
     metrics = of(calls, "on_metrics")
     assert [c["step"] for c in metrics] == [0, 5, 10, 15, 20]
     assert all(k.startswith("data/") for k in metrics[0]["keys"])
-    assert {"train/loss", "train/acc", "grad/norm", "grad/norm_clipped", "lr"} <= set(metrics[1]["keys"])
+    assert {"train/loss", "train/acc", "grad/norm", "grad/norm_clipped", "lr"} <= set(
+        metrics[1]["keys"]
+    )
 
 
 def test_hook_on_evaluation(calls):

@@ -7,6 +7,7 @@ import sys
 
 
 def test_pip_check_finds_no_broken_requirements():
-    proc = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "check"], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

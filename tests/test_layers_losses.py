@@ -90,8 +90,9 @@ def test_mse_gradient(rng):
     target = rng.standard_normal((4, 3))
     loss, grad = mse(pred, target)
     assert loss == pytest.approx(np.mean((pred - target) ** 2), rel=1e-12)
-    assert max_gradient_error(lambda: mse(pred, target)[0], {"pred": pred}, {"pred": grad}) \
-        < TOLERANCE
+    assert (
+        max_gradient_error(lambda: mse(pred, target)[0], {"pred": pred}, {"pred": grad}) < TOLERANCE
+    )
 
 
 def test_mse_accepts_a_flat_target_for_a_column_of_predictions(rng):
@@ -112,8 +113,13 @@ def test_float32_inputs_give_float32_gradients(rng):
     dx = layer.backward(dlogits)
     embed.backward(ids, dx.reshape(2, 2, 3))
     assert logits.dtype == np.float32
-    for name, array in {"dlogits": dlogits, "dpred": dpred, "dx": dx, "embed": embed.grads["weight"],
-                        **layer.grads}.items():
+    for name, array in {
+        "dlogits": dlogits,
+        "dpred": dpred,
+        "dx": dx,
+        "embed": embed.grads["weight"],
+        **layer.grads,
+    }.items():
         assert array.dtype == np.float32, name
 
 

@@ -15,10 +15,22 @@ from tests_support import metric_points, rnnlab_command
 pytestmark = pytest.mark.slow
 
 #: 2 cells x 2 sizes x 4 seeds = 16 jobs, 4 workers
-SWEEP = ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=4", "cell=rnn,gru",
-         "model.hidden_size=8,16", "seed=0,1,2,3", "data=difference", "data.train_size=256",
-         "data.val_size=64", "data.test_size=64", "train.steps=30", "train.eval_every=15",
-         "train.log_every=3", "tracking.experiment=load"]
+SWEEP = [
+    "-m",
+    "hydra/launcher=joblib",
+    "hydra.launcher.n_jobs=4",
+    "cell=rnn,gru",
+    "model.hidden_size=8,16",
+    "seed=0,1,2,3",
+    "data=difference",
+    "data.train_size=256",
+    "data.val_size=64",
+    "data.test_size=64",
+    "train.steps=30",
+    "train.eval_every=15",
+    "train.log_every=3",
+    "tracking.experiment=load",
+]
 JOBS = 16
 
 
@@ -32,8 +44,14 @@ def store(request, tmp_path):
 
 def test_sixteen_parallel_jobs_lose_no_run_and_no_metric_point(store, tmp_path):
     env = {**os.environ, "MLFLOW_TRACKING_URI": store}
-    proc = subprocess.run([rnnlab_command(), *SWEEP], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [rnnlab_command(), *SWEEP],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-5000:]
     client = MlflowClient(tracking_uri=store)
     experiment = client.get_experiment_by_name("load")

@@ -20,21 +20,35 @@ pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
-    pytest.skip("needs Debian's browser: apt-get install -y chromium chromium-driver",
-                allow_module_level=True)
+    pytest.skip(
+        "needs Debian's browser: apt-get install -y chromium chromium-driver",
+        allow_module_level=True,
+    )
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import (  # noqa: E402
-    ElementClickInterceptedException, NoSuchElementException, StaleElementReferenceException)
+    ElementClickInterceptedException,
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-SWEEP = ["-m", "cell=rnn,lstm,gru", "data=chars", "model.hidden_size=32", "bptt=16",
-         "train.batch_size=8", "train.steps=150", "train.log_every=5", "train.eval_every=25",
-         "train.eval_batches=2", "sample.length=20"]
+SWEEP = [
+    "-m",
+    "cell=rnn,lstm,gru",
+    "data=chars",
+    "model.hidden_size=32",
+    "bptt=16",
+    "train.batch_size=8",
+    "train.steps=150",
+    "train.log_every=5",
+    "train.eval_every=25",
+    "train.eval_batches=2",
+    "sample.length=20",
+]
 WAIT_S = 60
-RETRIED = (NoSuchElementException, StaleElementReferenceException,
-           ElementClickInterceptedException)
+RETRIED = (NoSuchElementException, StaleElementReferenceException, ElementClickInterceptedException)
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +56,14 @@ def sweep(tmp_path_factory):
     """Run the sweep into a new sqlite store; returns (store uri, parent run, child runs)."""
     tmp = tmp_path_factory.mktemp("ui_sweep")
     store = f"sqlite:///{tmp}/mlflow.db"
-    proc = subprocess.run([rnnlab_command(), *SWEEP], cwd=tmp, capture_output=True, text=True,
-                          env={**os.environ, "MLFLOW_TRACKING_URI": store}, timeout=600)
+    proc = subprocess.run(
+        [rnnlab_command(), *SWEEP],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MLFLOW_TRACKING_URI": store},
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     client = MlflowClient(tracking_uri=store)
     runs = client.search_runs([client.get_experiment_by_name("rnnlab").experiment_id])
@@ -67,13 +87,20 @@ def browser(tmp_path):
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     profile = tmp_path / "chromium-profile"
-    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
-                 "--window-size=1600,1000"]:
+    for flag in [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1600,1000",
+    ]:
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(str(CHROMEDRIVER)),
-                              options=options)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(WAIT_S)
     try:
         yield driver
@@ -91,7 +118,8 @@ def screenshot_dir(tmp_path) -> Path:
 def wait_for(driver, condition, what: str):
     """Poll ``condition(driver)`` until truthy, retrying lookups that a re-render made stale."""
     return WebDriverWait(driver, WAIT_S, poll_frequency=0.25, ignored_exceptions=RETRIED).until(
-        condition, message=f"gave up waiting for {what}")
+        condition, message=f"gave up waiting for {what}"
+    )
 
 
 def find(driver, css: str):
@@ -109,15 +137,20 @@ def page_text(driver) -> str:
 def open_sweep(driver, url: str, sweep) -> None:
     """Open the experiment's runs page and expand the sweep's parent run to show its jobs."""
     _, parent, children = sweep
-    driver.get(f"{url}/#/experiments/{parent.info.experiment_id}/runs"
-               "?workflowType=machine_learning")
+    driver.get(
+        f"{url}/#/experiments/{parent.info.experiment_id}/runs?workflowType=machine_learning"
+    )
     wait_for(driver, lambda d: parent.info.run_name in page_text(d), "the sweep's parent run")
     for close in driver.find_elements(
-            By.CSS_SELECTOR, "button[data-component-id='mlflow.assistant.chat_panel.close']"):
+        By.CSS_SELECTOR, "button[data-component-id='mlflow.assistant.chat_panel.close']"
+    ):
         close.click()
     click(driver, "button[aria-label='Toggle sidebar']")
-    click(driver, f"[role=row][row-id='{parent.info.run_id}'] "
-                  "button[data-component-id$='runnamecellrenderer.tsx_46']")
+    click(
+        driver,
+        f"[role=row][row-id='{parent.info.run_id}'] "
+        "button[data-component-id$='runnamecellrenderer.tsx_46']",
+    )
     names = [r.info.run_name for r in children]
     wait_for(driver, lambda d: all(n in page_text(d) for n in names), f"the jobs {names}")
 
@@ -129,50 +162,85 @@ def toggle_columns(driver, labels: list[str]) -> None:
     for label in labels:
         search.send_keys(Keys.CONTROL, "a")
         search.send_keys(label)
-        click(driver, f"//span[@class='du-bois-light-tree-title'][normalize-space()='{label}']",
-              By.XPATH)
+        click(
+            driver,
+            f"//span[@class='du-bois-light-tree-title'][normalize-space()='{label}']",
+            By.XPATH,
+        )
     search.send_keys(Keys.ESCAPE)
 
 
 def row_text(driver, run) -> str:
     """The text of a run's row in the runs table (its pinned and scrolling parts)."""
-    return " ".join(r.text for r in driver.find_elements(
-        By.CSS_SELECTOR, f"[role=row][row-id='{run.info.run_id}']"))
+    return " ".join(
+        r.text
+        for r in driver.find_elements(By.CSS_SELECTOR, f"[role=row][row-id='{run.info.run_id}']")
+    )
 
 
 def test_the_experiment_page_lists_every_job_with_its_params_and_metrics(
-        sweep, ui_url, browser, screenshot_dir):
+    sweep, ui_url, browser, screenshot_dir
+):
     _, _, children = sweep
     browser.set_window_size(1600, 560)  # four rows: no blank half page in the screenshot
     open_sweep(browser, ui_url, sweep)
-    toggle_columns(browser, ["Dataset", "Source", "Models",  # empty for rnnlab runs: untick
-                             "cell.name", "model.hidden_size", "bptt", "optimizer.lr",
-                             "train/loss", "val/loss", "val/bpc", "val/best_loss"])
+    toggle_columns(
+        browser,
+        [
+            "Dataset",
+            "Source",
+            "Models",  # empty for rnnlab runs: untick
+            "cell.name",
+            "model.hidden_size",
+            "bptt",
+            "optimizer.lr",
+            "train/loss",
+            "val/loss",
+            "val/bpc",
+            "val/best_loss",
+        ],
+    )
     for run in children:
-        expected = [run.info.run_name, run.data.params["cell.name"],
-                    repr(run.data.metrics["val/best_loss"]), repr(run.data.metrics["val/bpc"])]
-        wait_for(browser, lambda d: all(e in row_text(d, run) for e in expected),
-                 f"{expected} in the row of {run.info.run_name}")
+        expected = [
+            run.info.run_name,
+            run.data.params["cell.name"],
+            repr(run.data.metrics["val/best_loss"]),
+            repr(run.data.metrics["val/bpc"]),
+        ]
+        wait_for(
+            browser,
+            lambda d: all(e in row_text(d, run) for e in expected),
+            f"{expected} in the row of {run.info.run_name}",
+        )
     browser.save_screenshot(str(screenshot_dir / "mlflow_ui_runs.png"))
 
 
 def test_the_chart_view_overlays_the_loss_curves_of_every_job(
-        sweep, ui_url, browser, screenshot_dir):
+    sweep, ui_url, browser, screenshot_dir
+):
     store, parent, children = sweep
     open_sweep(browser, ui_url, sweep)
     click(browser, "//input[@value='CHART']/ancestor::label[1]", By.XPATH)
     # the parent logs no loss curve: keep it out of the legend
-    click(browser, f"[role=row][row-id='{parent.info.run_id}'] "
-                   "label:has(.is-visibility-toggle-checkbox)")
+    click(
+        browser,
+        f"[role=row][row-id='{parent.info.run_id}'] label:has(.is-visibility-toggle-checkbox)",
+    )
     find(browser, "input[placeholder='Search metric charts']").send_keys("train/loss")
     fullscreen = "button[@data-component-id='fullscreen_button_chartcard']"
-    click(browser, f"//*[normalize-space(text())='train/loss']/ancestor::*[.//{fullscreen}][1]"
-                   f"//{fullscreen}", By.XPATH)
+    click(
+        browser,
+        f"//*[normalize-space(text())='train/loss']/ancestor::*[.//{fullscreen}][1]//{fullscreen}",
+        By.XPATH,
+    )
     chart = find(browser, "[role=dialog]")
     legend = [f"{r.info.run_name} (train/loss)" for r in children]
     wait_for(browser, lambda d: all(entry in chart.text for entry in legend), f"legend {legend}")
     client = MlflowClient(tracking_uri=store)
     logged = sum(len(client.get_metric_history(r.info.run_id, "train/loss")) for r in children)
-    wait_for(browser, lambda d: len(chart.find_elements(By.CSS_SELECTOR, "path.point")) == logged,
-             f"{logged} plotted train/loss points")
+    wait_for(
+        browser,
+        lambda d: len(chart.find_elements(By.CSS_SELECTOR, "path.point")) == logged,
+        f"{logged} plotted train/loss points",
+    )
     browser.save_screenshot(str(screenshot_dir / "mlflow_ui_charts.png"))

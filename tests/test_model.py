@@ -5,8 +5,17 @@ own arrays. Parametrized tests run the built-in cells and a StepCell written in 
 import numpy as np
 import pytest
 
-from rnnlab.nn import (GRUCell, LSTMCell, RNNCell, RecurrentModel, StepCell, l2_penalty,
-                       max_gradient_error, mse, softmax_cross_entropy)
+from rnnlab.nn import (
+    GRUCell,
+    LSTMCell,
+    RNNCell,
+    RecurrentModel,
+    StepCell,
+    l2_penalty,
+    max_gradient_error,
+    mse,
+    softmax_cross_entropy,
+)
 
 
 class TanhStepRNN(StepCell):
@@ -14,9 +23,11 @@ class TanhStepRNN(StepCell):
 
     def __init__(self, input_size, hidden_size, rng, dtype=np.float32):
         super().__init__(input_size, hidden_size, rng, dtype)
-        self.params = {"w": 0.5 * rng.standard_normal((input_size, hidden_size)),
-                       "u": 0.5 * rng.standard_normal((hidden_size, hidden_size)),
-                       "b": 0.1 * rng.standard_normal(hidden_size)}
+        self.params = {
+            "w": 0.5 * rng.standard_normal((input_size, hidden_size)),
+            "u": 0.5 * rng.standard_normal((hidden_size, hidden_size)),
+            "b": 0.1 * rng.standard_normal(hidden_size),
+        }
         self.params = {k: v.astype(dtype) for k, v in self.params.items()}
         self.init_grads()
 
@@ -67,8 +78,9 @@ def random_state(model, rng):
     return [tuple(rng.standard_normal(s.shape) for s in layer) for layer in model.initial_state(N)]
 
 
-def gradient_error(model, inputs, targets, state, loss_fn=cross_entropy, before_forward=None,
-                   **forward_options) -> float:
+def gradient_error(
+    model, inputs, targets, state, loss_fn=cross_entropy, before_forward=None, **forward_options
+) -> float:
     """Worst relative error of ``model.backward``'s parameter gradients against finite differences."""
     before_forward = before_forward or (lambda: None)
 
@@ -110,8 +122,9 @@ def test_classifier_gradients(cell, head, rng, tokens):
 
 
 def test_dense_input_regression_gradients(rng):
-    model = make_model("gru", vocab_size=None, embed_size=None, input_size=3, output_size=1,
-                       head="last")
+    model = make_model(
+        "gru", vocab_size=None, embed_size=None, input_size=3, output_size=1, head="last"
+    )
     xs = rng.standard_normal((T, N, 3))
     target = rng.standard_normal(N)
     assert "embed.weight" not in model.params
@@ -151,8 +164,9 @@ def test_l2_penalty_gradient_adds_to_the_data_gradient(rng, tokens):
     coef = 0.1
 
     def total_loss():
-        penalty = l2_penalty(model.params, {k: np.zeros_like(p) for k, p in model.params.items()},
-                             coef)
+        penalty = l2_penalty(
+            model.params, {k: np.zeros_like(p) for k, p in model.params.items()}, coef
+        )
         return cross_entropy(model.forward(tokens, state)[0], targets)[0] + penalty
 
     out, _ = model.forward(tokens, state)
@@ -165,7 +179,8 @@ def test_l2_penalty_gradient_adds_to_the_data_gradient(rng, tokens):
 
 @pytest.mark.parametrize("cell", sorted(CELLS))
 def test_truncated_bptt_equals_a_forward_backward_of_the_last_steps_from_the_carried_state(
-        cell, rng):
+    cell, rng
+):
     T_long, k = 7, 3
     tokens = rng.integers(0, V, (T_long, N))
     labels = rng.integers(0, CLASSES, N)
@@ -177,8 +192,8 @@ def test_truncated_bptt_equals_a_forward_backward_of_the_last_steps_from_the_car
     model.backward(cross_entropy(out, labels)[1])
     truncated = {name: g.copy() for name, g in model.grads.items()}
 
-    _, carried = model.forward(tokens[:T_long - k], state0)
-    out_ref, _ = model.forward(tokens[T_long - k:], carried)
+    _, carried = model.forward(tokens[: T_long - k], state0)
+    out_ref, _ = model.forward(tokens[T_long - k :], carried)
     model.zero_grad()
     model.backward(cross_entropy(out_ref, labels)[1])
 
@@ -215,9 +230,9 @@ def test_truncated_bptt_with_the_flatten_head_trains_the_head_on_every_step(rng)
     # The cells see the head only through the columns of the last k steps.
     short = make_model("gru", output_size=CLASSES, head="flatten", seq_len=k)
     for name, p in short.params.items():
-        p[...] = model.params[name] if name != "head.weight" else model.params[name][:, -k * H:]
+        p[...] = model.params[name] if name != "head.weight" else model.params[name][:, -k * H :]
     _, carried = short.forward(tokens[:k], state0)
-    short.forward(tokens[T_long - k:], carried)
+    short.forward(tokens[T_long - k :], carried)
     short.backward(dout)
     for name, g in short.grads.items():
         if name.startswith(("cells.", "embed.")):
@@ -251,13 +266,22 @@ def test_state_grad_norms_are_each_layers_dl_dh_profile_over_the_kept_steps(rng,
     profiles = model.state_grad_norms
     assert [p.shape for p in profiles] == [(3,), (3,)]
     # at the last step the top layer's dL/dh is exactly what the head sends down
-    assert profiles[-1][-1] == pytest.approx(np.linalg.norm(dout @ model.params["head.weight"]),
-                                             rel=1e-12)
+    assert profiles[-1][-1] == pytest.approx(
+        np.linalg.norm(dout @ model.params["head.weight"]), rel=1e-12
+    )
 
 
 def test_state_grad_norms_are_none_for_a_cell_that_reports_none(rng, tokens):
-    model = RecurrentModel(ProfilelessRNN, hidden_size=H, output_size=V, vocab_size=V,
-                           embed_size=E, layers=2, rng=rng, dtype=np.float64)
+    model = RecurrentModel(
+        ProfilelessRNN,
+        hidden_size=H,
+        output_size=V,
+        vocab_size=V,
+        embed_size=E,
+        layers=2,
+        rng=rng,
+        dtype=np.float64,
+    )
     out, _ = model.forward(tokens, model.initial_state(N))
     model.backward(np.ones_like(out))
     assert model.state_grad_norms == [None, None]
@@ -265,9 +289,12 @@ def test_state_grad_norms_are_none_for_a_cell_that_reports_none(rng, tokens):
 
 @pytest.mark.parametrize("head", ["per_step", "last", "flatten"])
 def test_float32_model_keeps_float32_everywhere(head, rng, tokens):
-    model = make_model("gru", dtype=np.float32, output_size=CLASSES, head=head, seq_len=T,
-                       dropout=0.2)
-    out, final = model.forward(tokens, model.initial_state(N), bptt=3 if head != "per_step" else None)
+    model = make_model(
+        "gru", dtype=np.float32, output_size=CLASSES, head=head, seq_len=T, dropout=0.2
+    )
+    out, final = model.forward(
+        tokens, model.initial_state(N), bptt=3 if head != "per_step" else None
+    )
     model.backward(np.ones_like(out))
     assert out.dtype == np.float32
     assert all(s.dtype == np.float32 for layer in final for s in layer)
@@ -276,17 +303,33 @@ def test_float32_model_keeps_float32_everywhere(head, rng, tokens):
 
 
 def test_float32_dense_inputs_stay_float32(rng):
-    model = make_model("lstm", dtype=np.float32, vocab_size=None, embed_size=None, input_size=3,
-                       output_size=1, head="last")
-    out, _ = model.forward(rng.standard_normal((T, N, 3)).astype(np.float32), model.initial_state(N))
+    model = make_model(
+        "lstm",
+        dtype=np.float32,
+        vocab_size=None,
+        embed_size=None,
+        input_size=3,
+        output_size=1,
+        head="last",
+    )
+    out, _ = model.forward(
+        rng.standard_normal((T, N, 3)).astype(np.float32), model.initial_state(N)
+    )
     model.backward(mse(out, np.zeros(N))[1])
     assert out.dtype == np.float32
     assert all(g.dtype == np.float32 for g in model.grads.values())
 
 
 def test_dense_float64_inputs_are_cast_to_a_float32_model(rng):
-    model = make_model("step_rnn", dtype=np.float32, vocab_size=None, embed_size=None,
-                       input_size=3, output_size=1, head="last")
+    model = make_model(
+        "step_rnn",
+        dtype=np.float32,
+        vocab_size=None,
+        embed_size=None,
+        input_size=3,
+        output_size=1,
+        head="last",
+    )
     out, final = model.forward(rng.standard_normal((T, N, 3)), model.initial_state(N))
     model.backward(mse(out, np.zeros(N))[1])
     assert out.dtype == np.float32
@@ -300,7 +343,7 @@ def test_single_step_sampling_continues_the_sequence(tokens):
     whole, _ = model.forward(prime, model.initial_state(1), train=False)
     state = model.initial_state(1)
     for t in range(T):
-        out, state = model.forward(prime[t:t + 1], state, train=False)
+        out, state = model.forward(prime[t : t + 1], state, train=False)
         assert out.shape == (1, 1, V)
         np.testing.assert_allclose(out[0], whole[t], rtol=1e-12)
 
@@ -309,8 +352,10 @@ def test_no_dropout_when_not_training(tokens):
     with_dropout = make_model("rnn", dropout=0.5)
     without = make_model("rnn")
     state = without.initial_state(N)
-    np.testing.assert_array_equal(with_dropout.forward(tokens, state, train=False)[0],
-                                  without.forward(tokens, state, train=False)[0])
+    np.testing.assert_array_equal(
+        with_dropout.forward(tokens, state, train=False)[0],
+        without.forward(tokens, state, train=False)[0],
+    )
 
 
 @pytest.mark.parametrize("cell", sorted(CELLS))
@@ -327,12 +372,15 @@ def test_two_chunks_of_8_carry_the_state_of_one_chunk_of_16(cell, rng):
             np.testing.assert_allclose(s, s_whole, rtol=1e-12)
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"head": "middle"}, "head must be one of"),
-    ({"head": "flatten"}, "needs seq_len"),
-    ({"input_size": 3}, "exactly one of"),
-    ({"vocab_size": None, "embed_size": None}, "exactly one of"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"head": "middle"}, "head must be one of"),
+        ({"head": "flatten"}, "needs seq_len"),
+        ({"input_size": 3}, "exactly one of"),
+        ({"vocab_size": None, "embed_size": None}, "exactly one of"),
+    ],
+)
 def test_invalid_configurations_are_rejected(options, message):
     with pytest.raises(ValueError, match=message):
         make_model("rnn", **options)
@@ -345,8 +393,11 @@ def test_after_backward_no_layer_keeps_the_chunks_activations(cell, rng, tokens)
     out, _ = model.forward(tokens, model.initial_state(N))
     model.backward(cross_entropy(out, rng.integers(0, V, (T, N)))[1])
     for layer in [model.embed, model.head, *model.cells]:
-        kept = [name for name, v in vars(layer).items()
-                if isinstance(v, np.ndarray) and v.size >= T * N * H]
+        kept = [
+            name
+            for name, v in vars(layer).items()
+            if isinstance(v, np.ndarray) and v.size >= T * N * H
+        ]
         assert not kept, (type(layer).__name__, kept)
 
 

@@ -27,13 +27,21 @@ def run(request):
     golden = {k.split(".", 1)[1]: GOLDEN[k] for k in GOLDEN.files if k.startswith(case + ".")}
     layers, _, H = golden["h0"].shape
     V, E = golden["param.embed.weight"].shape
-    model = RecurrentModel(CELLS[case], vocab_size=V, embed_size=E, hidden_size=H, output_size=V,
-                           layers=layers, rng=np.random.default_rng(0), dtype=np.float64)
+    model = RecurrentModel(
+        CELLS[case],
+        vocab_size=V,
+        embed_size=E,
+        hidden_size=H,
+        output_size=V,
+        layers=layers,
+        rng=np.random.default_rng(0),
+        dtype=np.float64,
+    )
     assert sorted(model.params) == sorted(k[6:] for k in golden if k.startswith("param."))
     for name, p in model.params.items():
         assert p.shape == golden[f"param.{name}"].shape, name
         p[...] = golden[f"param.{name}"]
-    state_names = ["h", "c"][:model.cells[0].num_states]
+    state_names = ["h", "c"][: model.cells[0].num_states]
     state0 = [tuple(golden[f"{s}0"][layer] for s in state_names) for layer in range(layers)]
     logits, final = model.forward(golden["ids"], state0)
     loss, dlogits = softmax_cross_entropy(logits.reshape(-1, V), golden["targets"].reshape(-1))

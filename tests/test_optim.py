@@ -5,8 +5,16 @@ import io
 import numpy as np
 import pytest
 
-from rnnlab.nn import (SGD, Adagrad, Adam, clip_grad_norm, clip_grad_value, global_norm,
-                       grad_norms, l2_penalty)
+from rnnlab.nn import (
+    SGD,
+    Adagrad,
+    Adam,
+    clip_grad_norm,
+    clip_grad_value,
+    global_norm,
+    grad_norms,
+    l2_penalty,
+)
 
 OPTIMIZERS = {
     "sgd_momentum": lambda params: SGD(params, lr=0.1, momentum=0.9, nesterov=True),

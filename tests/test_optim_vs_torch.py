@@ -28,8 +28,9 @@ def golden(prefix: str) -> dict[str, np.ndarray]:
 
 def assert_close(got: dict, want: dict, what: str) -> None:
     for name in NAMES:
-        np.testing.assert_allclose(got[name], want[name], rtol=1e-8, atol=1e-12,
-                                   err_msg=f"{what}: {name}")
+        np.testing.assert_allclose(
+            got[name], want[name], rtol=1e-8, atol=1e-12, err_msg=f"{what}: {name}"
+        )
 
 
 @pytest.mark.parametrize("step", range(STEPS))

@@ -19,11 +19,19 @@ from tests_support import rnnlab_command
 
 pytestmark = pytest.mark.slow
 
-SEARCH_SPACES = sorted(p.name.removesuffix(".yaml")
-                       for p in (files("rnnlab.conf") / "hparams_search").iterdir()
-                       if p.name.endswith(".yaml"))
-TINY = ["data.train_size=512", "data.val_size=128", "data.test_size=128",
-        "train.steps=40", "train.eval_every=20", "train.log_every=10"]
+SEARCH_SPACES = sorted(
+    p.name.removesuffix(".yaml")
+    for p in (files("rnnlab.conf") / "hparams_search").iterdir()
+    if p.name.endswith(".yaml")
+)
+TINY = [
+    "data.train_size=512",
+    "data.val_size=128",
+    "data.test_size=128",
+    "train.steps=40",
+    "train.eval_every=20",
+    "train.log_every=10",
+]
 TRIALS = 4
 #: a learning rate of -2 fails validation; with this seed the sampler picks it once in 4 trials
 ONE_FAILING = """\
@@ -51,8 +59,9 @@ def sweep_runs(tmp_path):
     runs = {e.name: client.search_runs([e.experiment_id]) for e in client.search_experiments()}
     assert not runs.get("Default")
     [parent] = [r for r in runs["rnnlab"] if "mlflow.parentRunId" not in r.data.tags]
-    children = [r for r in runs["rnnlab"]
-                if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    children = [
+        r for r in runs["rnnlab"] if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+    ]
     return client, parent, children
 
 
@@ -66,9 +75,20 @@ def search(tmp_path_factory):
     """A 4-trial search of the shipped gru_difference space, on a short budget."""
     tmp = tmp_path_factory.mktemp("search")
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db"}
-    proc = subprocess.run([rnnlab_command(), "-m", "hparams_search=gru_difference",
-                           f"hydra.sweeper.n_trials={TRIALS}", *TINY],
-                          cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            rnnlab_command(),
+            "-m",
+            "hparams_search=gru_difference",
+            f"hydra.sweeper.n_trials={TRIALS}",
+            *TINY,
+        ],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return tmp, proc
 
 
@@ -87,7 +107,8 @@ def test_trials_sample_the_shipped_search_space(search):
     assert all(0.01 <= lr <= 1.0 for lr in lrs) and len(set(lrs)) == TRIALS
     assert {r.data.params["model.hidden_size"] for r in children} <= {"8", "16", "32"}
     assert {(r.data.params["cell.name"], r.data.params["data.name"]) for r in children} == {
-        ("gru", "difference")}
+        ("gru", "difference")
+    }
 
 
 def test_the_parent_and_optuna_name_the_same_best_trial(search):
@@ -98,15 +119,17 @@ def test_the_parent_and_optuna_name_the_same_best_trial(search):
     assert parent.data.metrics["val/best_loss"] == best.data.metrics["val/best_loss"]
     assert results["best_value"] == pytest.approx(best.data.metrics["val/best_loss"])
     assert parent.data.tags["best_run"] == best.info.run_name
-    assert all(f"{k}={v}" in parent.data.tags["best_overrides"]
-               for k, v in results["best_params"].items())
+    assert all(
+        f"{k}={v}" in parent.data.tags["best_overrides"] for k, v in results["best_params"].items()
+    )
 
 
 def test_a_failed_trial_does_not_stop_the_search_and_fails_the_sweep(run_rnnlab, tmp_path):
     (tmp_path / "spaces" / "hparams_search").mkdir(parents=True)
     (tmp_path / "spaces" / "hparams_search" / "one_failing.yaml").write_text(ONE_FAILING)
-    proc = run_rnnlab("-m", "--config-dir", str(tmp_path / "spaces"),
-                      "hparams_search=one_failing", *TINY)
+    proc = run_rnnlab(
+        "-m", "--config-dir", str(tmp_path / "spaces"), "hparams_search=one_failing", *TINY
+    )
     assert proc.returncode == 1
     assert "1 of 4 jobs did not finish" in proc.stderr
     _, parent, children = sweep_runs(tmp_path)
@@ -120,9 +143,17 @@ def test_a_failed_trial_does_not_stop_the_search_and_fails_the_sweep(run_rnnlab,
 
 @pytest.mark.parametrize("space", SEARCH_SPACES)
 def test_every_shipped_search_space_runs_a_trial(run_rnnlab, tmp_path, space):
-    proc = run_rnnlab("-m", f"hparams_search={space}", "hydra.sweeper.n_trials=1",
-                      "train.steps=2", "train.eval_every=2", "train.eval_batches=1")
+    proc = run_rnnlab(
+        "-m",
+        f"hparams_search={space}",
+        "hydra.sweeper.n_trials=1",
+        "train.steps=2",
+        "train.eval_every=2",
+        "train.eval_batches=1",
+    )
     assert proc.returncode == 0, proc.stderr
     _, _, [trial] = sweep_runs(tmp_path)
     assert trial.info.status == "FINISHED"
-    assert optuna_results(tmp_path)["best_value"] == pytest.approx(trial.data.metrics["val/best_loss"])
+    assert optuna_results(tmp_path)["best_value"] == pytest.approx(
+        trial.data.metrics["val/best_loss"]
+    )

@@ -45,7 +45,9 @@ def test_curves_of_loss_alone_fill_one_panel(tmp_path):
 
 def test_gradient_profile_plots_one_line_per_label_on_a_log_scale(tmp_path):
     out = tmp_path / "grad_profile.png"
-    profiles = {f"step {s}": [10.0 ** (-(63 - t) / 20) for t in range(64)] for s in range(100, 1300, 100)}
+    profiles = {
+        f"step {s}": [10.0 ** (-(63 - t) / 20) for t in range(64)] for s in range(100, 1300, 100)
+    }
     (ax,) = plot_grad_profile(profiles, out).axes
 
     image = imread(out)

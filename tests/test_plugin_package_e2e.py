@@ -25,13 +25,34 @@ def plugin_venv(tmp_path_factory):
     env_dir = root / "env"
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
-    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     outer = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
-    (root / "env" / site.split(str(env_dir) + "/")[1] / "outer.pth").write_text("\n".join(outer) + "\n")
-    pip = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
-                          "--quiet", "--no-deps", "--no-build-isolation", str(REPO), str(PLUGIN)],
-                         capture_output=True, text=True, cwd=root)
+    (root / "env" / site.split(str(env_dir) + "/")[1] / "outer.pth").write_text(
+        "\n".join(outer) + "\n"
+    )
+    pip = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            str(REPO),
+            str(PLUGIN),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
     assert pip.returncode == 0, pip.stdout + pip.stderr
     return env_dir
 
@@ -39,8 +60,14 @@ def plugin_venv(tmp_path_factory):
 def run_in(env_dir, *args, cwd):
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{cwd}/mlflow.db"}
     env.pop("PYTHONPATH", None)
-    return subprocess.run([str(env_dir / "bin" / "rnnlab"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [str(env_dir / "bin" / "rnnlab"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_plugins_command_lists_the_installed_plugin(plugin_venv, tmp_path):
@@ -50,9 +77,18 @@ def test_plugins_command_lists_the_installed_plugin(plugin_venv, tmp_path):
 
 
 def test_plugin_cell_trains_end_to_end(plugin_venv, tmp_path):
-    proc = run_in(plugin_venv, "cell=mgu", "data=chars", "cell.forget_bias=2.0",
-                  "model.hidden_size=32", "bptt=16", "train.steps=30", "train.eval_every=15",
-                  "train.eval_batches=2", cwd=tmp_path)
+    proc = run_in(
+        plugin_venv,
+        "cell=mgu",
+        "data=chars",
+        "cell.forget_bias=2.0",
+        "model.hidden_size=32",
+        "bptt=16",
+        "train.steps=30",
+        "train.eval_every=15",
+        "train.eval_batches=2",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     [run] = client.search_runs([client.get_experiment_by_name("rnnlab").experiment_id])
@@ -62,8 +98,20 @@ def test_plugin_cell_trains_end_to_end(plugin_venv, tmp_path):
 
 
 def test_plugin_authors_one_line_conformance_test_passes(plugin_venv):
-    proc = subprocess.run([str(plugin_venv / "bin" / "python"), "-m", "pytest", "-q", "-p",
-                           "no:cacheprovider", str(PLUGIN / "tests")],
-                          capture_output=True, text=True, timeout=300, cwd=PLUGIN)
+    proc = subprocess.run(
+        [
+            str(plugin_venv / "bin" / "python"),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(PLUGIN / "tests"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PLUGIN,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "13 passed" in proc.stdout

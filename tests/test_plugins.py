@@ -8,14 +8,16 @@ from rnnlab.plugins.registry import Registry
 
 BROKEN = {"broken_plugin": "raise ImportError('libfoo.so: cannot open shared object file')"}
 
-SECOND_LSTM = {"other_lstm": """
+SECOND_LSTM = {
+    "other_lstm": """
     from rnnlab import hookimpl
     from rnnlab.nn.lstm import LSTMCell
 
     @hookimpl
     def register_cells(register):
         register("lstm", LSTMCell)
-"""}
+"""
+}
 
 
 def registry() -> Registry:

@@ -17,8 +17,16 @@ pytestmark = pytest.mark.slow
 
 CELLS = ("rnn", "gru")
 LENGTHS = ("5", "8")
-TINY = ["data.train_size=64", "data.val_size=32", "data.test_size=32", "model.hidden_size=4",
-        "train.batch_size=16", "train.steps=6", "train.eval_every=3", "train.log_every=3"]
+TINY = [
+    "data.train_size=64",
+    "data.val_size=32",
+    "data.test_size=32",
+    "model.hidden_size=4",
+    "train.batch_size=16",
+    "train.steps=6",
+    "train.eval_every=3",
+    "train.log_every=3",
+]
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +36,19 @@ def report(tmp_path_factory):
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db"}
 
     def run(*args):
-        proc = subprocess.run([rnnlab_command(), *args], cwd=tmp, env=env, capture_output=True,
-                              text=True, timeout=600)
+        proc = subprocess.run(
+            [rnnlab_command(), *args], cwd=tmp, env=env, capture_output=True, text=True, timeout=600
+        )
         assert proc.returncode == 0, proc.stderr
         return proc
 
-    run("-m", "experiment=adding_lengths", f"cell={','.join(CELLS)}",
-        f"data.length={','.join(LENGTHS)}", *TINY)
+    run(
+        "-m",
+        "experiment=adding_lengths",
+        f"cell={','.join(CELLS)}",
+        f"data.length={','.join(LENGTHS)}",
+        *TINY,
+    )
     proc = run("report", "--out", "out")
     return tmp, proc, run
 
@@ -47,8 +61,13 @@ def tables(markdown: str) -> list[dict[tuple[str, str], str]]:
             rows.append([c.strip() for c in line.strip("|").split("|")])
         elif rows:
             header = rows[0]
-            found.append({(row[0], column): text for row in rows[2:]
-                          for column, text in zip(header[1:], row[1:])})
+            found.append(
+                {
+                    (row[0], column): text
+                    for row in rows[2:]
+                    for column, text in zip(header[1:], row[1:])
+                }
+            )
             rows = []
     return found
 
@@ -73,7 +92,8 @@ def test_table_holds_each_jobs_final_validation_mse_and_its_baseline(report):
         value, baseline = re.fullmatch(r"(\S+) \(baseline (\S+)\)", metric[key(job)]).groups()
         assert float(value) == pytest.approx(m["val/mse"], rel=5e-3)
         assert float(baseline) == pytest.approx(
-            min(m["data/predict_one_mse"], m["data/predict_mean_mse"]), rel=5e-3)
+            min(m["data/predict_one_mse"], m["data/predict_mean_mse"]), rel=5e-3
+        )
 
 
 def test_gradient_table_holds_each_jobs_dh_decay_at_its_last_step(report):
@@ -90,7 +110,10 @@ def test_plots_are_images_with_a_panel_per_cell(report):
     tmp, _, _ = report
     for name in ("val_curves.png", "grad_profiles.png"):
         image = imread(tmp / "out" / name)
-        assert image.shape[:2] == (round(PANEL_SIZE[1] * DPI), len(CELLS) * round(PANEL_SIZE[0] * DPI))
+        assert image.shape[:2] == (
+            round(PANEL_SIZE[1] * DPI),
+            len(CELLS) * round(PANEL_SIZE[0] * DPI),
+        )
         assert image[..., :3].std() > 0
 
 
@@ -106,8 +129,10 @@ def test_the_report_names_the_sweep_and_the_command_that_reproduces_it(report):
 def test_a_sweep_chosen_by_parent_run_or_experiment_gives_the_same_report(report):
     tmp, _, run = report
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp}/mlflow.db")
-    (parent,) = client.search_runs([client.get_experiment_by_name("adding_lengths").experiment_id],
-                                   "tags.`rnnlab.sweep_dir` LIKE '%'")
+    (parent,) = client.search_runs(
+        [client.get_experiment_by_name("adding_lengths").experiment_id],
+        "tags.`rnnlab.sweep_dir` LIKE '%'",
+    )
     run("report", "--parent", parent.info.run_id, "--out", "by_parent")
     run("report", "--experiment", "adding_lengths", "--out", "by_experiment")
     expected = (tmp / "out" / "report.md").read_text()
@@ -115,15 +140,23 @@ def test_a_sweep_chosen_by_parent_run_or_experiment_gives_the_same_report(report
     assert (tmp / "by_experiment" / "report.md").read_text() == expected
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--parent", "0123456789abcdef"], "no MLflow run 0123456789abcdef in sqlite:///"),
-    (["--experiment", "nonesuch"], "no MLflow experiment 'nonesuch' in sqlite:///"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--parent", "0123456789abcdef"], "no MLflow run 0123456789abcdef in sqlite:///"),
+        (["--experiment", "nonesuch"], "no MLflow experiment 'nonesuch' in sqlite:///"),
+    ],
+)
 def test_a_sweep_that_is_not_there_is_a_one_line_error(report, args, message):
     tmp, _, _ = report
-    proc = subprocess.run([rnnlab_command(), "report", *args, "--out", "bad"], cwd=tmp,
-                          env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db"},
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [rnnlab_command(), "report", *args, "--out", "bad"],
+        cwd=tmp,
+        env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0
     assert proc.stderr.startswith(f"rnnlab: error: {message}") and proc.stderr.count("\n") == 1
     assert not (tmp / "bad").exists()
@@ -141,5 +174,7 @@ def test_an_empty_store_has_no_sweep_to_report(run_rnnlab, tmp_path):
     MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db").search_experiments()  # creates it
     proc = run_rnnlab("report")
     assert proc.returncode != 0
-    assert proc.stderr == (f"rnnlab: error: no sweep in sqlite:///{tmp_path}/mlflow.db; run one "
-                           f"first: rnnlab -m experiment=<name>\n")
+    assert proc.stderr == (
+        f"rnnlab: error: no sweep in sqlite:///{tmp_path}/mlflow.db; run one "
+        f"first: rnnlab -m experiment=<name>\n"
+    )

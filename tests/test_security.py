@@ -57,17 +57,32 @@ def _changed(group: dict, key: str, value) -> dict:
 
 
 MISFITS = {
-    "parameter name": (dict(params={"cells.0.weight_xx": PARAMS["cells.0.weight_hh"],
-                                    "head.bias": PARAMS["head.bias"]}), "parameter missing"),
-    "parameter shape": (dict(params=_changed(PARAMS, "head.bias", np.zeros(5, np.float32))),
-                        "parameter head.bias is float32[3]"),
-    "parameter dtype": (dict(params=_changed(PARAMS, "head.bias", np.zeros(3))),
-                        "but the model needs float64[3]"),
+    "parameter name": (
+        dict(
+            params={
+                "cells.0.weight_xx": PARAMS["cells.0.weight_hh"],
+                "head.bias": PARAMS["head.bias"],
+            }
+        ),
+        "parameter missing",
+    ),
+    "parameter shape": (
+        dict(params=_changed(PARAMS, "head.bias", np.zeros(5, np.float32))),
+        "parameter head.bias is float32[3]",
+    ),
+    "parameter dtype": (
+        dict(params=_changed(PARAMS, "head.bias", np.zeros(3))),
+        "but the model needs float64[3]",
+    ),
     "optimizer buffer": (dict(optim={"steps": np.array(7)}), "optimizer state missing nothing"),
-    "optimizer shape": (dict(optim=_changed(OPTIM, "cells.0.weight_hh/sum", np.zeros((4, 5), np.float32))),
-                        "optimizer state cells.0.weight_hh/sum"),
-    "hidden state shape": (dict(states=[(np.zeros((3, 4), np.float32),) * 2]),
-                           "hidden state 0/0 is float32[2, 4]"),
+    "optimizer shape": (
+        dict(optim=_changed(OPTIM, "cells.0.weight_hh/sum", np.zeros((4, 5), np.float32))),
+        "optimizer state cells.0.weight_hh/sum",
+    ),
+    "hidden state shape": (
+        dict(states=[(np.zeros((3, 4), np.float32),) * 2]),
+        "hidden state 0/0 is float32[2, 4]",
+    ),
     "hidden state layers": (dict(states=STATES * 2), "hidden state missing ['1/0', '1/1']"),
     "meta key": (dict(meta_keys=["step", "run", "epoch"]), "has no ['epoch'] in its meta"),
 }
@@ -77,8 +92,13 @@ MISFITS = {
 def test_a_checkpoint_that_does_not_fit_is_refused_before_use(tmp_path, expected, message):
     save_checkpoint(tmp_path / "last.npz", PARAMS, OPTIM, STATES, META)
     ckpt = Checkpoint(tmp_path / "last.npz")
-    given = {"params": PARAMS, "optim_state": OPTIM, "states": STATES, "meta_keys": META.keys(),
-             **{("optim_state" if k == "optim" else k): v for k, v in expected.items()}}
+    given = {
+        "params": PARAMS,
+        "optim_state": OPTIM,
+        "states": STATES,
+        "meta_keys": META.keys(),
+        **{("optim_state" if k == "optim" else k): v for k, v in expected.items()},
+    }
     with pytest.raises(CheckpointError) as err:
         ckpt.check_fits(**given)
     assert message in str(err.value)
@@ -89,10 +109,17 @@ def test_a_checkpoint_that_fits_passes(tmp_path):
     Checkpoint(tmp_path / "last.npz").check_fits(PARAMS, OPTIM, STATES, META.keys())
 
 
-@pytest.mark.parametrize("inside, artifact_path", [
-    (True, "../escaped"), (True, "plots/../../escaped"), (True, "/etc"), (True, "..\\escaped"),
-    (False, "config"),
-], ids=["parent", "parent inside", "absolute", "backslash", "file outside the run"])
+@pytest.mark.parametrize(
+    "inside, artifact_path",
+    [
+        (True, "../escaped"),
+        (True, "plots/../../escaped"),
+        (True, "/etc"),
+        (True, "..\\escaped"),
+        (False, "config"),
+    ],
+    ids=["parent", "parent inside", "absolute", "backslash", "file outside the run"],
+)
 def test_artifacts_cannot_escape_the_run_directory(tmp_path, inside, artifact_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -108,14 +135,24 @@ def test_artifacts_inside_the_run_directory_pass(tmp_path, artifact_path):
     check_artifact(tmp_path, tmp_path / "file.txt", artifact_path)
 
 
-SECRETS = {"RNNLAB_FAKE_SECRET": "fake-secret-5b1e", "MLFLOW_TRACKING_PASSWORD": "pw-9c2f",
-           "AWS_SECRET_ACCESS_KEY": "aws-77d0"}
+SECRETS = {
+    "RNNLAB_FAKE_SECRET": "fake-secret-5b1e",
+    "MLFLOW_TRACKING_PASSWORD": "pw-9c2f",
+    "AWS_SECRET_ACCESS_KEY": "aws-77d0",
+}
 
 
 @pytest.mark.slow
 def test_no_environment_variable_or_secret_is_stored_with_a_run(run_rnnlab, tmp_path):
-    proc = run_rnnlab("data=difference", "data.train_size=64", "data.val_size=32",
-                      "data.test_size=32", "model.hidden_size=4", "train.steps=2", env=SECRETS)
+    proc = run_rnnlab(
+        "data=difference",
+        "data.train_size=64",
+        "data.val_size=32",
+        "data.test_size=32",
+        "model.hidden_size=4",
+        "train.steps=2",
+        env=SECRETS,
+    )
     assert proc.returncode == 0, proc.stderr
     from mlflow.tracking import MlflowClient
 

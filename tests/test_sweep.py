@@ -9,13 +9,23 @@ from mlflow.tracking import MlflowClient
 
 pytestmark = pytest.mark.slow
 
-TINY = ["data=difference", "data.train_size=512", "data.val_size=128", "data.test_size=128",
-        "model.hidden_size=16", "train.steps=40", "train.eval_every=20", "train.log_every=10"]
+TINY = [
+    "data=difference",
+    "data.train_size=512",
+    "data.val_size=128",
+    "data.test_size=128",
+    "model.hidden_size=16",
+    "train.steps=40",
+    "train.eval_every=20",
+    "train.log_every=10",
+]
 
 
 def runs_by_experiment(tmp_path):
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    return client, {e.name: client.search_runs([e.experiment_id]) for e in client.search_experiments()}
+    return client, {
+        e.name: client.search_runs([e.experiment_id]) for e in client.search_experiments()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +38,23 @@ def failing_sweep(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("sweep")
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db"}
-    proc = subprocess.run([rnnlab_command(), "-m", "cell=rnn,gru", "optimizer.lr=0.1", *TINY],
-                          cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [rnnlab_command(), "-m", "cell=rnn,gru", "optimizer.lr=0.1", *TINY],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
-    bad = subprocess.run([rnnlab_command(), "-m", "cell=rnn,gru", "optimizer.lr=0.1,-2", *TINY],
-                         cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
+    bad = subprocess.run(
+        [rnnlab_command(), "-m", "cell=rnn,gru", "optimizer.lr=0.1,-2", *TINY],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return tmp, proc, bad
 
 
@@ -48,10 +70,13 @@ def test_every_job_is_a_child_of_one_parent_in_the_sweeps_experiment(failing_swe
 def test_parent_holds_the_summary_and_the_best_job(failing_sweep):
     tmp, proc, _ = failing_sweep
     client, runs = runs_by_experiment(tmp)
-    parent = min((r for r in runs["rnnlab"] if "mlflow.parentRunId" not in r.data.tags),
-                 key=lambda r: r.info.start_time)
-    children = [r for r in runs["rnnlab"]
-                if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    parent = min(
+        (r for r in runs["rnnlab"] if "mlflow.parentRunId" not in r.data.tags),
+        key=lambda r: r.info.start_time,
+    )
+    children = [
+        r for r in runs["rnnlab"] if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+    ]
     assert parent.info.status == "FINISHED" and len(children) == 2
     best = min(children, key=lambda r: r.data.metrics["val/best_loss"])
     assert parent.data.tags["best_run"] == best.info.run_name
@@ -68,13 +93,20 @@ def test_a_failing_job_does_not_stop_the_others_and_fails_the_sweep(failing_swee
     assert bad.returncode == 1
     assert "2 of 4 jobs did not finish" in bad.stderr
     client, runs = runs_by_experiment(tmp)
-    last = max((r for r in runs["rnnlab"] if "mlflow.parentRunId" not in r.data.tags),
-               key=lambda r: r.info.start_time)
-    children = [r for r in runs["rnnlab"]
-                if r.data.tags.get("mlflow.parentRunId") == last.info.run_id]
+    last = max(
+        (r for r in runs["rnnlab"] if "mlflow.parentRunId" not in r.data.tags),
+        key=lambda r: r.info.start_time,
+    )
+    children = [
+        r for r in runs["rnnlab"] if r.data.tags.get("mlflow.parentRunId") == last.info.run_id
+    ]
     status = sorted((r.data.tags["rnnlab.overrides"].split()[1], r.info.status) for r in children)
-    assert status == [("optimizer.lr=-2", "FAILED"), ("optimizer.lr=-2", "FAILED"),
-                      ("optimizer.lr=0.1", "FINISHED"), ("optimizer.lr=0.1", "FINISHED")]
+    assert status == [
+        ("optimizer.lr=-2", "FAILED"),
+        ("optimizer.lr=-2", "FAILED"),
+        ("optimizer.lr=0.1", "FINISHED"),
+        ("optimizer.lr=0.1", "FINISHED"),
+    ]
     failed = [r for r in children if r.info.status == "FAILED"]
     assert all("optimizer.lr=-2.0 is not allowed" in r.data.tags["error"] for r in failed)
     assert last.info.status == "FAILED"
@@ -89,19 +121,33 @@ def test_a_run_killed_hard_is_marked_killed_when_the_next_sweep_starts(run_rnnla
     from tests_support import rnnlab_command
 
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"}
-    victim = subprocess.Popen([rnnlab_command(), "cell=lstm", "data=chars", "train.steps=100000",
-                               "model.hidden_size=16", "bptt=8", "train.log_every=1"],
-                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    victim = subprocess.Popen(
+        [
+            rnnlab_command(),
+            "cell=lstm",
+            "data=chars",
+            "train.steps=100000",
+            "model.hidden_size=16",
+            "bptt=8",
+            "train.log_every=1",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     deadline = time.monotonic() + 120
     running = []
     while not running and time.monotonic() < deadline:
         time.sleep(0.5)
-        experiment = (client.get_experiment_by_name("rnnlab")
-                      if (tmp_path / "mlflow.db").exists() else None)
+        experiment = (
+            client.get_experiment_by_name("rnnlab") if (tmp_path / "mlflow.db").exists() else None
+        )
         if experiment is not None:
-            running = client.search_runs([experiment.experiment_id], "attributes.status = 'RUNNING'")
+            running = client.search_runs(
+                [experiment.experiment_id], "attributes.status = 'RUNNING'"
+            )
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     assert running, "the victim run never appeared in MLflow"

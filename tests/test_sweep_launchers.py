@@ -19,20 +19,35 @@ from tests_support import metric_points, rnnlab_command
 
 pytestmark = pytest.mark.slow
 
-JOB = ["data=difference", "data.train_size=512", "data.val_size=128", "data.test_size=128",
-       "train.steps=40", "train.eval_every=20", "train.log_every=5"]
+JOB = [
+    "data=difference",
+    "data.train_size=512",
+    "data.val_size=128",
+    "data.test_size=128",
+    "train.steps=40",
+    "train.eval_every=20",
+    "train.log_every=5",
+]
 SWEEP_TIMEOUT_S = 300
 
 # A local Ray on loopback only (by default it binds the machine's network address),
 # started anew by this sweep, without usage reports or dashboard.
 RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
-RAY = ["hydra/launcher=ray", "hydra.launcher.ray.init.address=local",
-       "+hydra.launcher.ray.init.num_cpus=2", "+hydra.launcher.ray.init.include_dashboard=false"]
+RAY = [
+    "hydra/launcher=ray",
+    "hydra.launcher.ray.init.address=local",
+    "+hydra.launcher.ray.init.num_cpus=2",
+    "+hydra.launcher.ray.init.include_dashboard=false",
+]
 
 #: launcher -> (its overrides, the swept overrides, number of jobs, extra environment)
 SWEEPS = {
-    "joblib": (["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
-               ["cell=rnn,gru", "model.hidden_size=8,16"], 4, {}),
+    "joblib": (
+        ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+        ["cell=rnn,gru", "model.hidden_size=8,16"],
+        4,
+        {},
+    ),
     "submitit_local": (["hydra/launcher=submitit_local"], ["cell=rnn,gru"], 2, {}),
     "ray": (RAY, ["cell=rnn,gru"], 2, RAY_ENV),
 }
@@ -48,9 +63,14 @@ def sweep(request, tracking_server, tmp_path_factory):
     experiment = f"sweep-{request.param}"
     cwd = tmp_path_factory.mktemp(request.param)
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_server, **extra_env}
-    proc = subprocess.run([rnnlab_command(), "-m", *launcher, *swept, *JOB,
-                           f"tracking.experiment={experiment}"],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=SWEEP_TIMEOUT_S)
+    proc = subprocess.run(
+        [rnnlab_command(), "-m", *launcher, *swept, *JOB, f"tracking.experiment={experiment}"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SWEEP_TIMEOUT_S,
+    )
     assert proc.returncode == 0, proc.stderr[-5000:]
     client = MlflowClient(tracking_uri=tracking_server)
     runs = client.search_runs([client.get_experiment_by_name(experiment).experiment_id])

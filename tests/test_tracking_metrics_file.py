@@ -13,8 +13,13 @@ from rnnlab.tracking.metrics_file import METRICS_FILE, MetricsFileTracker, read_
 
 
 def make_run(tmp_path, resumed_from_step: int = 0) -> Run:
-    return Run(config={"tracking": {"trackers": ["metrics_file"]}}, params={},
-               run_dir=tmp_path, name="rnn-chars-h8", resumed_from_step=resumed_from_step)
+    return Run(
+        config={"tracking": {"trackers": ["metrics_file"]}},
+        params={},
+        run_dir=tmp_path,
+        name="rnn-chars-h8",
+        resumed_from_step=resumed_from_step,
+    )
 
 
 def start(run: Run):
@@ -70,8 +75,12 @@ def test_resume_drops_records_after_the_checkpoint_so_no_step_repeats(tmp_path):
     hook.on_run_end(run=resumed, status="FINISHED", error=None)
 
     assert read_metrics(tmp_path / METRICS_FILE) == [
-        (1, {"train/loss": 1.0}), (2, {"train/loss": 2.0}), (3, {"train/loss": 3.0}),
-        (4, {"train/loss": 14.0}), (5, {"train/loss": 15.0}), (6, {"train/loss": 16.0}),
+        (1, {"train/loss": 1.0}),
+        (2, {"train/loss": 2.0}),
+        (3, {"train/loss": 3.0}),
+        (4, {"train/loss": 14.0}),
+        (5, {"train/loss": 15.0}),
+        (6, {"train/loss": 16.0}),
     ]
 
 

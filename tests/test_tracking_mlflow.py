@@ -17,7 +17,12 @@ from rnnlab.tracking.mlflow_backlog import Backlog
 from rnnlab.tracking.mlflow_tracker import MlflowTracker, check_reachable
 from tests_support import REPO, free_port
 
-PARAMS = {"cell.name": "lstm", "model.hidden_size": "64", "optimizer.lr": "0.1", "train.steps": "30"}
+PARAMS = {
+    "cell.name": "lstm",
+    "model.hidden_size": "64",
+    "optimizer.lr": "0.1",
+    "train.steps": "30",
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +46,18 @@ def experiment(request) -> str:
 def make_run(tmp_path, uri: str, experiment: str, **fields) -> Run:
     run_dir = tmp_path / "run"
     run_dir.mkdir(exist_ok=True)
-    defaults = dict(params=dict(PARAMS), name="lstm-chars-h64",
-                    tags={"cell": "lstm", "rnnlab.run_dir": str(run_dir)})
-    config = {"tracking": {"trackers": ["metrics_file", "mlflow"], "experiment": experiment,
-                           "tracking_uri": uri}}
+    defaults = dict(
+        params=dict(PARAMS),
+        name="lstm-chars-h64",
+        tags={"cell": "lstm", "rnnlab.run_dir": str(run_dir)},
+    )
+    config = {
+        "tracking": {
+            "trackers": ["metrics_file", "mlflow"],
+            "experiment": experiment,
+            "tracking_uri": uri,
+        }
+    }
     return Run(config=config, run_dir=run_dir, **{**defaults, **fields})
 
 
@@ -111,7 +124,9 @@ def test_metrics_are_sent_in_one_batch_per_evaluation(tmp_path, store, experimen
     hook.on_run_end(run=run, status="FINISHED", error=None)
 
     assert calls == {"log_batch": 2, "log_metric": 0}
-    assert steps_of(MlflowClient(store), run.meta["mlflow_run_id"], "grad/norm") == list(range(1, 51))
+    assert steps_of(MlflowClient(store), run.meta["mlflow_run_id"], "grad/norm") == list(
+        range(1, 51)
+    )
 
 
 def test_a_full_buffer_is_sent_before_the_next_evaluation(tmp_path, store, experiment, monkeypatch):
@@ -148,8 +163,9 @@ def test_params_are_logged_past_100_and_long_values_truncated(tmp_path, store, e
     assert logged["data.text"] == "x" * 6000
 
 
-def test_artifacts_and_the_best_checkpoint_land_next_to_the_database(tmp_path, store, experiment,
-                                                                     monkeypatch):
+def test_artifacts_and_the_best_checkpoint_land_next_to_the_database(
+    tmp_path, store, experiment, monkeypatch
+):
     monkeypatch.chdir(tmp_path)  # not where the database is
     run = make_run(tmp_path, store, experiment)
     hook, _ = start(run)
@@ -178,8 +194,9 @@ def test_a_failed_run_keeps_the_first_line_of_its_error(tmp_path, store, experim
     assert logged.data.tags["error"] == "ValueError: loss is nan"
 
 
-def test_a_sweep_job_is_a_child_of_the_parent_run_in_its_experiment(tmp_path, store, experiment,
-                                                                    monkeypatch):
+def test_a_sweep_job_is_a_child_of_the_parent_run_in_its_experiment(
+    tmp_path, store, experiment, monkeypatch
+):
     client = MlflowClient(store)
     sweep_experiment = client.create_experiment(f"{experiment}-sweep")
     parent = client.create_run(sweep_experiment, run_name="sweep").info.run_id
@@ -202,8 +219,14 @@ def test_resume_continues_the_same_run_without_repeating_steps(tmp_path, store, 
     hook.on_run_end(run=first, status="KILLED", error="interrupted")
 
     # resumed from the step-20 checkpoint, with train.steps raised from 30 to 40
-    resumed = make_run(tmp_path, store, experiment, meta=dict(first.meta), resumed_from_step=20,
-                       params={**PARAMS, "train.steps": "40"})
+    resumed = make_run(
+        tmp_path,
+        store,
+        experiment,
+        meta=dict(first.meta),
+        resumed_from_step=20,
+        params={**PARAMS, "train.steps": "40"},
+    )
     hook, _ = start(resumed)
     train(hook, resumed, range(21, 41))
     hook.on_run_end(run=resumed, status="FINISHED", error=None)
@@ -219,8 +242,9 @@ def test_resume_continues_the_same_run_without_repeating_steps(tmp_path, store, 
 
 
 def test_resuming_a_run_missing_from_the_store_names_the_store(tmp_path, store, experiment):
-    run = make_run(tmp_path, store, experiment, meta={"mlflow_run_id": "0" * 32},
-                   resumed_from_step=20)
+    run = make_run(
+        tmp_path, store, experiment, meta={"mlflow_run_id": "0" * 32}, resumed_from_step=20
+    )
 
     with pytest.raises(RnnlabError, match=f"{'0' * 32}.*not in the tracking store"):
         start(run)
@@ -230,7 +254,9 @@ def test_an_unreachable_tracking_server_fails_at_start_with_the_fix(tmp_path, ex
     uri = f"http://127.0.0.1:{free_port()}"
     run = make_run(tmp_path, uri, experiment)
 
-    with pytest.raises(RnnlabError, match=f"cannot reach .* {uri} .*tracking.trackers=\\[metrics_file\\]"):
+    with pytest.raises(
+        RnnlabError, match=f"cannot reach .* {uri} .*tracking.trackers=\\[metrics_file\\]"
+    ):
         start(run)
 
 
@@ -254,7 +280,8 @@ def go_away(tracker, monkeypatch) -> None:
 
 
 def test_a_store_failing_mid_run_warns_once_and_names_the_upload_command_at_the_end(
-        tmp_path, store, experiment, monkeypatch, capsys):
+    tmp_path, store, experiment, monkeypatch, capsys
+):
     run = make_run(tmp_path, store, experiment)
     hook, tracker = start(run)
     train(hook, run, range(1, 11))
@@ -271,7 +298,8 @@ def test_a_store_failing_mid_run_warns_once_and_names_the_upload_command_at_the_
 
 
 def test_a_store_failing_mid_run_keeps_the_artifacts_and_status_it_missed(
-        tmp_path, store, experiment, monkeypatch):
+    tmp_path, store, experiment, monkeypatch
+):
     run = make_run(tmp_path, store, experiment)
     hook, tracker = start(run)
     train(hook, run, range(1, 11))
@@ -284,14 +312,17 @@ def test_a_store_failing_mid_run_keeps_the_artifacts_and_status_it_missed(
     backlog = Backlog.load(run.run_dir)
     assert backlog.run_id == run.meta["mlflow_run_id"]
     assert backlog.tracking_uri == store
-    assert backlog.artifacts == [[str(run.run_dir / "sample.txt"), "samples"],
-                                 [str(run.run_dir / "best.npz"), "checkpoints"]]
+    assert backlog.artifacts == [
+        [str(run.run_dir / "sample.txt"), "samples"],
+        [str(run.run_dir / "best.npz"), "checkpoints"],
+    ]
     assert (backlog.status, backlog.error) == ("FAILED", "training diverged at step 21")
     assert MlflowClient(store).get_run(backlog.run_id).info.status == "RUNNING"
 
 
 def test_a_store_back_mid_run_gets_what_it_missed_at_the_next_checkpoint(
-        tmp_path, store, experiment, monkeypatch, capsys):
+    tmp_path, store, experiment, monkeypatch, capsys
+):
     run = make_run(tmp_path, store, experiment)
     hook, tracker = start(run, MetricsFileTracker(run))
     train(hook, run, range(1, 11))
@@ -316,7 +347,8 @@ def test_a_store_back_mid_run_gets_what_it_missed_at_the_next_checkpoint(
 
 
 def test_resume_after_an_outage_sends_the_points_missed_up_to_the_checkpoint(
-        tmp_path, store, experiment, monkeypatch):
+    tmp_path, store, experiment, monkeypatch
+):
     first = make_run(tmp_path, store, experiment)
     hook, tracker = start(first, MetricsFileTracker(first))
     train(hook, first, range(1, 11))
@@ -338,6 +370,7 @@ def test_resume_after_an_outage_sends_the_points_missed_up_to_the_checkpoint(
 
 def test_importing_the_builtin_trackers_does_not_import_mlflow():
     code = "import sys, rnnlab.builtins.trackers; print('mlflow' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False"

@@ -26,10 +26,16 @@ def rnnlab_command() -> str:
 def metric_points(client, run) -> tuple[list, list]:
     """(step, metric) pairs of ``run``: from its local metrics.jsonl, and from MLflow, sorted."""
     local = Path(run.data.tags["rnnlab.run_dir"]) / "metrics.jsonl"
-    points = [(rec["step"], key) for rec in map(json.loads, local.read_text().splitlines())
-              for key in rec["metrics"]]
-    remote = [(m.step, key) for key in run.data.metrics
-              for m in client.get_metric_history(run.info.run_id, key)]
+    points = [
+        (rec["step"], key)
+        for rec in map(json.loads, local.read_text().splitlines())
+        for key in rec["metrics"]
+    ]
+    remote = [
+        (m.step, key)
+        for key in run.data.metrics
+        for m in client.get_metric_history(run.info.run_id, key)
+    ]
     return sorted(points), sorted(remote)
 
 
@@ -40,22 +46,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_mlflow_server(subcommand: str, store: str, log: Path, *options: str,
-                        port: int | None = None, start_timeout_s: float = 120):
+def start_mlflow_server(
+    subcommand: str,
+    store: str,
+    log: Path,
+    *options: str,
+    port: int | None = None,
+    start_timeout_s: float = 120,
+):
     """Start ``mlflow ui`` or ``mlflow server`` over ``store`` on 127.0.0.1 (``port``, else a
     free one); returns (the process, its URL) once it answers.
 
     It runs in a session of its own, so stopping it also ends the workers it started.
     """
     url = f"http://127.0.0.1:{port or free_port()}"
-    command = [str(Path(sys.executable).parent / "mlflow"), subcommand,
-               "--backend-store-uri", store, "--host", "127.0.0.1",
-               "--port", url.rsplit(":", 1)[1], "--workers", "1", *options]
+    command = [
+        str(Path(sys.executable).parent / "mlflow"),
+        subcommand,
+        "--backend-store-uri",
+        store,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        url.rsplit(":", 1)[1],
+        "--workers",
+        "1",
+        *options,
+    ]
     # no background job runner: the server only answers tracking calls
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     with open(log, "w") as out:
-        server = subprocess.Popen(command, cwd=log.parent, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(
+            command,
+            cwd=log.parent,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + start_timeout_s
         while True:
@@ -65,7 +93,8 @@ def start_mlflow_server(subcommand: str, store: str, log: Path, *options: str,
                 return server, url
             except OSError:
                 assert time.monotonic() < deadline, (
-                    f"mlflow {subcommand} did not answer:\n{log.read_text()[-3000:]}")
+                    f"mlflow {subcommand} did not answer:\n{log.read_text()[-3000:]}"
+                )
                 time.sleep(0.5)
     except BaseException:
         stop_process_group(server)
@@ -73,11 +102,13 @@ def start_mlflow_server(subcommand: str, store: str, log: Path, *options: str,
 
 
 @contextlib.contextmanager
-def mlflow_server(subcommand: str, store: str, log: Path, *options: str,
-                  start_timeout_s: float = 120):
+def mlflow_server(
+    subcommand: str, store: str, log: Path, *options: str, start_timeout_s: float = 120
+):
     """``start_mlflow_server`` as a context: yields the URL, stops the server at the end."""
-    server, url = start_mlflow_server(subcommand, store, log, *options,
-                                      start_timeout_s=start_timeout_s)
+    server, url = start_mlflow_server(
+        subcommand, store, log, *options, start_timeout_s=start_timeout_s
+    )
     try:
         yield url
     finally:
@@ -100,7 +131,7 @@ def stop_process_group(process: subprocess.Popen) -> None:
 #: a plugin that, at each step listed in RNNLAB_TEST_PAUSE_AT, after the trackers have seen
 #: that step's training metrics, touches ``<run_dir>/paused-<step>`` and waits for
 #: ``<run_dir>/go-<step>``: a test can then kill the run, or the tracking server, at a known step
-PAUSE_PLUGIN = '''
+PAUSE_PLUGIN = """
 import os
 import time
 from pathlib import Path
@@ -116,7 +147,7 @@ def on_metrics(run, step, metrics):
     (run_dir / f"paused-{step}").touch()
     while not (run_dir / f"go-{step}").exists():
         time.sleep(0.02)
-'''
+"""
 
 
 def wait_until_paused(proc, run_dir: Path, step: int, timeout: float = 600) -> None:

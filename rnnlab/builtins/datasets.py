@@ -24,7 +24,8 @@ class CharsConfig(DataConfig):
             raise ConfigError(
                 f"{prefix}train_fraction={self.train_fraction} and {prefix}val_fraction="
                 f"{self.val_fraction} are not allowed: their sum must be below 1 (the test split "
-                f"gets the rest); lower one of them")
+                f"gets the rest); lower one of them"
+            )
 
 
 @dataclass

@@ -32,13 +32,16 @@ class AdamConfig(OptimizerConfig):
 
 def build_sgd(params, c: SGDConfig):
     if c.nesterov and not c.momentum:
-        raise ConfigError("optimizer.nesterov=true needs optimizer.momentum > 0 "
-                          "(e.g. optimizer.momentum=0.9)")
+        raise ConfigError(
+            "optimizer.nesterov=true needs optimizer.momentum > 0 (e.g. optimizer.momentum=0.9)"
+        )
     return SGD(params, lr=c.lr, momentum=c.momentum, nesterov=c.nesterov)
 
 
 def build_adagrad(params, c: AdagradConfig):
-    return Adagrad(params, lr=c.lr, eps=c.eps, initial_accumulator_value=c.initial_accumulator_value)
+    return Adagrad(
+        params, lr=c.lr, eps=c.eps, initial_accumulator_value=c.initial_accumulator_value
+    )
 
 
 def build_adam(params, c: AdamConfig):

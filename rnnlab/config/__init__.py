@@ -1,10 +1,30 @@
 """Config schema (dataclasses), range rules, and their registration with Hydra."""
 
-from rnnlab.config.checks import (Rule, at_least, below, between, checked, non_negative, one_of,
-                                  positive, validate)
+from rnnlab.config.checks import (
+    Rule,
+    at_least,
+    below,
+    between,
+    checked,
+    non_negative,
+    one_of,
+    positive,
+    validate,
+)
 from rnnlab.config.schema import CellConfig, DataConfig, OptimizerConfig, RunConfig
 
 __all__ = [
-    "CellConfig", "DataConfig", "OptimizerConfig", "RunConfig", "Rule", "at_least", "below",
-    "between", "checked", "non_negative", "one_of", "positive", "validate",
+    "CellConfig",
+    "DataConfig",
+    "OptimizerConfig",
+    "RunConfig",
+    "Rule",
+    "at_least",
+    "below",
+    "between",
+    "checked",
+    "non_negative",
+    "one_of",
+    "positive",
+    "validate",
 ]

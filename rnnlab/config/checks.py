@@ -51,9 +51,12 @@ def one_of(*choices) -> Rule:
 
 def no_password() -> Rule:
     """A URI without a password in it (it would be saved with the run's config and params)."""
-    return Rule(lambda v: urlparse(v).password is None,
-                "a URI without a password: give it in MLFLOW_TRACKING_PASSWORD (and the user "
-                "in MLFLOW_TRACKING_USERNAME)", hide_value=True)
+    return Rule(
+        lambda v: urlparse(v).password is None,
+        "a URI without a password: give it in MLFLOW_TRACKING_PASSWORD (and the user "
+        "in MLFLOW_TRACKING_USERNAME)",
+        hide_value=True,
+    )
 
 
 def checked(default, rule: Rule, optional: bool = False):

@@ -96,4 +96,3 @@ class RunConfig:
     threads: int = checked(1, non_negative())
     #: a run directory or MLflow run id to continue
     resume: Optional[str] = None
-

@@ -21,5 +21,6 @@ def store_configs(registry: Registry) -> None:
             if not issubclass(config, base):
                 raise PluginError(
                     f"{group} '{name}' from {reg.plugin.describe()} has config "
-                    f"{config.__name__}, which must subclass rnnlab.config.{base.__name__}")
+                    f"{config.__name__}, which must subclass rnnlab.config.{base.__name__}"
+                )
             cs.store(group=group, name=name, node=config(name=name))

@@ -15,6 +15,12 @@ from rnnlab.data.chars import CharDataset
 from rnnlab.data.difference import DifferenceDataset
 
 __all__ = [
-    "SPLITS", "CharDataset", "DataError", "Dataset", "DifferenceDataset", "SequenceExamples",
-    "TokenStreams", "seeded_rng",
+    "SPLITS",
+    "CharDataset",
+    "DataError",
+    "Dataset",
+    "DifferenceDataset",
+    "SequenceExamples",
+    "TokenStreams",
+    "seeded_rng",
 ]

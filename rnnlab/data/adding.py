@@ -39,13 +39,21 @@ class AddingDataset(SequenceExamples):
     input_size = 2
     output_size = 1
 
-    def __init__(self, length: int = 100, train_size: int = 10000, val_size: int = 1000,
-                 test_size: int = 1000, seed: int = 0):
+    def __init__(
+        self,
+        length: int = 100,
+        train_size: int = 10000,
+        val_size: int = 1000,
+        test_size: int = 1000,
+        seed: int = 0,
+    ):
         if length < 2:
             raise DataError(f"data.length is {length}; the adding problem needs at least 2 steps")
         rng = seeded_rng(seed, GENERATE_STREAM)
         sizes = dict(zip(SPLITS, (train_size, val_size, test_size)))
         super().__init__({name: adding_examples(rng, n, length) for name, n in sizes.items()}, seed)
         val = self.targets["val"]
-        self.baselines = {"predict_one_mse": float(np.mean((val - 1.0) ** 2)),
-                          "predict_mean_mse": float(np.var(val))}
+        self.baselines = {
+            "predict_one_mse": float(np.mean((val - 1.0) ** 2)),
+            "predict_mean_mse": float(np.var(val)),
+        }

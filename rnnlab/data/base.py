@@ -88,8 +88,9 @@ class Dataset(abc.ABC):
         """The number of batches one pass over ``split`` gives."""
 
     @abc.abstractmethod
-    def batch(self, split: str, epoch: int, index: int, batch_size: int,
-              bptt: int) -> tuple[np.ndarray, np.ndarray]:
+    def batch(
+        self, split: str, epoch: int, index: int, batch_size: int, bptt: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Batch ``index`` (``0 <= index < num_batches``) of ``split`` in ``epoch``: ``(x, y)``."""
 
 
@@ -128,25 +129,27 @@ class TokenStreams(Dataset):
                 raise DataError(
                     f"the {name} split of {self.source} has {len(ids)} tokens, fewer than "
                     f"batch_size {batch_size} x (bptt {bptt} + 1) = {need} (one chunk per "
-                    f"stream); use a longer text, or lower train.batch_size or bptt")
+                    f"stream); use a longer text, or lower train.batch_size or bptt"
+                )
         key = (split, batch_size)
         if key not in self._streams:
             ids = self.splits[split]
             length = len(ids) // batch_size
-            self._streams[key] = read_only(ids[:length * batch_size].reshape(batch_size, length).T)
+            self._streams[key] = read_only(ids[: length * batch_size].reshape(batch_size, length).T)
         return self._streams[key]
 
     def num_batches(self, split: str, batch_size: int, bptt: int) -> int:
         steps = len(self.streams(split, batch_size, bptt)) - 1  # the last token is only a target
         return -(-steps // bptt)
 
-    def batch(self, split: str, epoch: int, index: int, batch_size: int,
-              bptt: int) -> tuple[np.ndarray, np.ndarray]:
+    def batch(
+        self, split: str, epoch: int, index: int, batch_size: int, bptt: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         streams = self.streams(split, batch_size, bptt)
         check_index(split, index, self.num_batches(split, batch_size, bptt))
         start = index * bptt
         stop = min(start + bptt, len(streams) - 1)
-        return streams[start:stop], streams[start + 1:stop + 1]
+        return streams[start:stop], streams[start + 1 : stop + 1]
 
 
 class SequenceExamples(Dataset):
@@ -183,7 +186,8 @@ class SequenceExamples(Dataset):
         if self.size("train") < batch_size:
             raise DataError(
                 f"the train split has {self.size('train')} examples, fewer than one batch of "
-                f"{batch_size}; lower train.batch_size or use more training examples")
+                f"{batch_size}; lower train.batch_size or use more training examples"
+            )
         return self.size("train") // batch_size
 
     def train_order(self, epoch: int) -> np.ndarray:
@@ -193,8 +197,9 @@ class SequenceExamples(Dataset):
             self._order = (epoch, rng.permutation(self.size("train")))
         return self._order[1]
 
-    def batch(self, split: str, epoch: int, index: int, batch_size: int,
-              bptt: int) -> tuple[np.ndarray, np.ndarray]:
+    def batch(
+        self, split: str, epoch: int, index: int, batch_size: int, bptt: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         check_index(split, index, self.num_batches(split, batch_size, bptt))
         rows = slice(index * batch_size, (index + 1) * batch_size)
         if split == "train":

@@ -38,22 +38,24 @@ _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 def decode_utf8(raw: bytes, source: str) -> str:
     """``raw`` as text, or DataError if it is empty, binary or not UTF-8."""
     if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8):]
+        raw = raw[len(codecs.BOM_UTF8) :]
     if not raw:
         raise DataError(f"{source} is empty; give a text file with some content")
     if raw.startswith(_UTF16_BOMS):
-        raise DataError(f"{source} is UTF-16 text; convert it to UTF-8, "
-                        f"e.g. iconv -f UTF-16 -t UTF-8 in.txt > out.txt")
+        raise DataError(
+            f"{source} is UTF-16 text; convert it to UTF-8, "
+            f"e.g. iconv -f UTF-16 -t UTF-8 in.txt > out.txt"
+        )
     nul = raw.find(b"\0")
     if nul >= 0:
-        raise DataError(f"{source} looks binary (NUL byte at offset {nul}); "
-                        f"give a UTF-8 text file")
+        raise DataError(f"{source} looks binary (NUL byte at offset {nul}); give a UTF-8 text file")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{source} is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-            f"convert it, e.g. iconv -f LATIN1 -t UTF-8 in.txt > out.txt") from None
+            f"convert it, e.g. iconv -f LATIN1 -t UTF-8 in.txt > out.txt"
+        ) from None
 
 
 def default_corpus() -> str:
@@ -68,19 +70,24 @@ def load_text(path: str | os.PathLike | None) -> tuple[str, str]:
     if path is None:
         return "the built-in tinyshakespeare corpus", default_corpus()
     if str(path) == "":
-        raise DataError("data.path is empty; give a UTF-8 text file, or leave it unset "
-                        "for the built-in tinyshakespeare corpus")
+        raise DataError(
+            "data.path is empty; give a UTF-8 text file, or leave it unset "
+            "for the built-in tinyshakespeare corpus"
+        )
     file = Path(path).expanduser()
     try:
         raw = file.read_bytes()
     except FileNotFoundError:
-        raise DataError(f"text file '{file}' does not exist; check data.path, or leave it "
-                        f"unset for the built-in tinyshakespeare corpus") from None
+        raise DataError(
+            f"text file '{file}' does not exist; check data.path, or leave it "
+            f"unset for the built-in tinyshakespeare corpus"
+        ) from None
     except IsADirectoryError:
         raise DataError(f"'{file}' is a directory; point data.path at a text file") from None
     except OSError as exc:
-        raise DataError(f"cannot read '{file}' ({exc.strerror}); "
-                        f"check data.path and the file's permissions") from None
+        raise DataError(
+            f"cannot read '{file}' ({exc.strerror}); check data.path and the file's permissions"
+        ) from None
     return f"'{file}'", decode_utf8(raw, f"'{file}'")
 
 
@@ -99,16 +106,19 @@ def context_baselines(train: np.ndarray, val: np.ndarray, vocab_size: int) -> di
     v = vocab_size
     unigram = (np.bincount(train, minlength=v) + 1.0) / (len(train) + v)
     # sparse bigram counts: a dense (V, V) table is too large for big alphabets
-    train_pairs, pair_counts = np.unique(train[:-1].astype(np.int64) * v + train[1:],
-                                         return_counts=True)
+    train_pairs, pair_counts = np.unique(
+        train[:-1].astype(np.int64) * v + train[1:], return_counts=True
+    )
     val_pairs = val[:-1].astype(np.int64) * v + val[1:]
     at = np.minimum(np.searchsorted(train_pairs, val_pairs), len(train_pairs) - 1)
     seen = np.where(train_pairs[at] == val_pairs, pair_counts[at], 0)
     followers = np.bincount(train[:-1], minlength=v)
     bigram = (seen + 1.0) / (followers[val[:-1]] + v)
-    return {"uniform_bpc": float(np.log2(v)),
-            "unigram_bpc": float(-np.log2(unigram[val]).mean()),
-            "bigram_bpc": float(-np.log2(bigram).mean())}
+    return {
+        "uniform_bpc": float(np.log2(v)),
+        "unigram_bpc": float(-np.log2(unigram[val]).mean()),
+        "bigram_bpc": float(-np.log2(bigram).mean()),
+    }
 
 
 class CharDataset(TokenStreams):
@@ -120,14 +130,18 @@ class CharDataset(TokenStreams):
     ``chars``) and ``source`` (how messages name the text).
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, train_fraction: float = 0.9,
-                 val_fraction: float = 0.05):
-        if not (0 < train_fraction < 1 and 0 < val_fraction and
-                train_fraction + val_fraction < 1):
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        train_fraction: float = 0.9,
+        val_fraction: float = 0.05,
+    ):
+        if not (0 < train_fraction < 1 and 0 < val_fraction and train_fraction + val_fraction < 1):
             raise DataError(
                 f"split fractions train {train_fraction} and val {val_fraction} must be "
                 f"positive with a sum below 1 (test gets the rest); fix data.train_fraction "
-                f"and data.val_fraction")
+                f"and data.val_fraction"
+            )
         source, text = load_text(path)
         points = code_points(text)
         n = len(points)
@@ -138,7 +152,8 @@ class CharDataset(TokenStreams):
                 raise DataError(
                     f"{source} has {n} characters, which leaves {len(part)} for the {name} "
                     f"split (at least 2 needed); use a longer text or change the split "
-                    f"fractions")
+                    f"fractions"
+                )
 
         self._points = np.unique(parts["train"])
         self.chars = self._points.tobytes().decode("utf-32-le")

@@ -25,13 +25,13 @@ class DifferenceDataset(SequenceExamples):
     vocab_size = 10
     output_size = 2
 
-    def __init__(self, train_size: int = 8000, val_size: int = 4000, test_size: int = 4000,
-                 seed: int = 0):
+    def __init__(
+        self, train_size: int = 8000, val_size: int = 4000, test_size: int = 4000, seed: int = 0
+    ):
         sizes = dict(zip(SPLITS, (train_size, val_size, test_size)))
         for name, size in sizes.items():
             if size < 1:
-                raise DataError(f"data.{name}_size is {size}; every split needs at least "
-                                f"1 example")
+                raise DataError(f"data.{name}_size is {size}; every split needs at least 1 example")
         rng = seeded_rng(seed, GENERATE_STREAM)
         splits = {}
         for name, size in sizes.items():

@@ -38,14 +38,22 @@ class TemporalOrderDataset(SequenceExamples):
     vocab_size = 6
     output_size = 4
 
-    def __init__(self, length: int = 100, train_size: int = 10000, val_size: int = 1000,
-                 test_size: int = 1000, seed: int = 0):
+    def __init__(
+        self,
+        length: int = 100,
+        train_size: int = 10000,
+        val_size: int = 1000,
+        test_size: int = 1000,
+        seed: int = 0,
+    ):
         if length < 10:
-            raise DataError(f"data.length is {length}; the temporal order problem needs at "
-                            f"least 10 steps")
+            raise DataError(
+                f"data.length is {length}; the temporal order problem needs at least 10 steps"
+            )
         rng = seeded_rng(seed, GENERATE_STREAM)
         sizes = dict(zip(SPLITS, (train_size, val_size, test_size)))
-        super().__init__({name: temporal_order_examples(rng, n, length)
-                          for name, n in sizes.items()}, seed)
+        super().__init__(
+            {name: temporal_order_examples(rng, n, length) for name, n in sizes.items()}, seed
+        )
         majority = np.bincount(self.targets["train"], minlength=4).argmax()
         self.baselines = {"majority_acc": float((self.targets["val"] == majority).mean())}

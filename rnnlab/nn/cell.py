@@ -30,8 +30,9 @@ class Cell:
     #: Number of arrays in the state tuple.
     num_states = 1
 
-    def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator,
-                 dtype=np.float32):
+    def __init__(
+        self, input_size: int, hidden_size: int, rng: np.random.Generator, dtype=np.float32
+    ):
         self.input_size = int(input_size)
         self.hidden_size = int(hidden_size)
         self.dtype = np.dtype(dtype)
@@ -49,8 +50,9 @@ class Cell:
 
     def initial_state(self, batch: int) -> State:
         """A zero state for ``batch`` sequences."""
-        return tuple(np.zeros((batch, self.hidden_size), self.dtype)
-                     for _ in range(self.num_states))
+        return tuple(
+            np.zeros((batch, self.hidden_size), self.dtype) for _ in range(self.num_states)
+        )
 
     def forward(self, xs: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """Run the chunk ``xs`` (T, N, I) from ``state``; return ``(hs, final_state)``.
@@ -61,8 +63,9 @@ class Cell:
         """
         raise NotImplementedError
 
-    def backward(self, dhs: np.ndarray, dfinal_state: State | None = None
-                 ) -> tuple[np.ndarray, State]:
+    def backward(
+        self, dhs: np.ndarray, dfinal_state: State | None = None
+    ) -> tuple[np.ndarray, State]:
         """Backpropagate through the last forward chunk.
 
         ``dhs`` (T, N, H) is dL/dh_t from above (loss or next layer);
@@ -101,8 +104,9 @@ class StepCell(Cell):
     def backward(self, dhs, dfinal_state=None):
         T, N, _ = self._input_shape
         if dfinal_state is None:
-            dfinal_state = tuple(np.zeros((N, self.hidden_size), dhs.dtype)
-                                 for _ in range(self.num_states))
+            dfinal_state = tuple(
+                np.zeros((N, self.hidden_size), dhs.dtype) for _ in range(self.num_states)
+            )
         dxs = np.empty(self._input_shape, dhs.dtype)
         norms = np.empty(T)
         dstate = tuple(dfinal_state)

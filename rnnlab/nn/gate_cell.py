@@ -65,17 +65,24 @@ class GateCell(Cell):
     #: the attributes ``recur`` keeps for ``backprop`` (dropped once backward is done)
     cached: tuple[str, ...] = ()
 
-    def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator,
-                 dtype=np.float32):
+    def __init__(
+        self, input_size: int, hidden_size: int, rng: np.random.Generator, dtype=np.float32
+    ):
         super().__init__(input_size, hidden_size, rng, dtype)
         rows = self.num_gates * self.hidden_size
-        shapes = {"weight_ih": (rows, self.input_size), "weight_hh": (rows, self.hidden_size),
-                  "bias_ih": (rows,), "bias_hh": (rows,)}
+        shapes = {
+            "weight_ih": (rows, self.input_size),
+            "weight_hh": (rows, self.hidden_size),
+            "bias_ih": (rows,),
+            "bias_hh": (rows,),
+        }
         bound = 1.0 / np.sqrt(self.hidden_size)
         # Drawn in float64 and then cast, so float32 and float64 cells from the
         # same seed hold the same weights up to rounding.
-        self.params = {name: rng.uniform(-bound, bound, shape).astype(self.dtype)
-                       for name, shape in shapes.items()}
+        self.params = {
+            name: rng.uniform(-bound, bound, shape).astype(self.dtype)
+            for name, shape in shapes.items()
+        }
         self.init_grads()
 
     def input_bias(self) -> np.ndarray:
@@ -89,8 +96,9 @@ class GateCell(Cell):
         """
         raise NotImplementedError
 
-    def backprop(self, dhs: np.ndarray, dfinal_state: State | None
-                 ) -> tuple[np.ndarray, np.ndarray, State]:
+    def backprop(
+        self, dhs: np.ndarray, dfinal_state: State | None
+    ) -> tuple[np.ndarray, np.ndarray, State]:
         """The backward sweep: ``(dpre_x, dpre_h, dstate0)``; may overwrite ``dhs`` (T, N, H).
 
         ``dpre_x`` and ``dpre_h`` (T, N, G*H) are the gradients of the input and
@@ -105,14 +113,18 @@ class GateCell(Cell):
         xs = np.asarray(xs, self.dtype)
         T, N, _ = xs.shape
         pre = self.projection_buffer(T, N, state)
-        pre = np.matmul(xs.reshape(T * N, self.input_size), self.params["weight_ih"].T,
-                        out=None if pre is None else pre.reshape(T * N, -1))
+        pre = np.matmul(
+            xs.reshape(T * N, self.input_size),
+            self.params["weight_ih"].T,
+            out=None if pre is None else pre.reshape(T * N, -1),
+        )
         pre += self.input_bias()
         self.xs, self.ids, self.embedding = xs, None, None
         return self.recur(pre.reshape(T, N, -1), state)
 
-    def forward_embedded(self, ids: np.ndarray, embedding: np.ndarray, state: State
-                         ) -> tuple[np.ndarray, State]:
+    def forward_embedded(
+        self, ids: np.ndarray, embedding: np.ndarray, state: State
+    ) -> tuple[np.ndarray, State]:
         """``forward(embedding[ids], state)`` without the embedded inputs: ids (T, N), embedding (V, I).
 
         Use ``backward_embedded`` after it.
@@ -121,8 +133,9 @@ class GateCell(Cell):
         table += self.input_bias()
         self.xs, self.ids, self.embedding = None, ids, embedding
         T, N = ids.shape
-        return self.recur(np.take(table, ids, axis=0, out=self.projection_buffer(T, N, state)),
-                          state)
+        return self.recur(
+            np.take(table, ids, axis=0, out=self.projection_buffer(T, N, state)), state
+        )
 
     def projection_buffer(self, steps: int, batch: int, state: State) -> np.ndarray | None:
         """Where ``forward`` puts the input projections (steps, batch, G*H): None for a new array.
@@ -141,14 +154,14 @@ class GateCell(Cell):
         self.release_cache()
         return dxs, dstate
 
-    def backward_embedded(self, dhs: np.ndarray, dfinal_state: State | None = None
-                          ) -> tuple[np.ndarray, State]:
+    def backward_embedded(
+        self, dhs: np.ndarray, dfinal_state: State | None = None
+    ) -> tuple[np.ndarray, State]:
         """Backward after ``forward_embedded``: ``(d embedding (V, I), dstate0)``.
 
         Unlike ``backward``, may overwrite ``dhs`` (it saves a copy: pass an array you own).
         """
-        dpre_x, dpre_h, dstate = self._backprop_recurrent(np.asarray(dhs, self.dtype),
-                                                          dfinal_state)
+        dpre_x, dpre_h, dstate = self._backprop_recurrent(np.asarray(dhs, self.dtype), dfinal_state)
         dtable = sum_rows_by_id(self.ids, dpre_x, len(self.embedding))
         self.grads["weight_ih"] += dtable.T @ self.embedding
         self.grads["bias_ih"] += dtable.sum(axis=0)
@@ -169,8 +182,8 @@ class GateCell(Cell):
         for block in dpre_h if isinstance(dpre_h, tuple) else (dpre_h,):
             rows = block.reshape(T * N, -1)
             width = rows.shape[1]
-            add_matmul(self.grads["weight_hh"][row:row + width], rows.T, hs_prev)
-            self.grads["bias_hh"][row:row + width] += rows.sum(axis=0)
+            add_matmul(self.grads["weight_hh"][row : row + width], rows.T, hs_prev)
+            self.grads["bias_hh"][row : row + width] += rows.sum(axis=0)
             row += width
         return dpre_x, dpre_h, dstate
 
@@ -217,6 +230,7 @@ class GateCell(Cell):
             np.matmul(weight_t, dpre_t.T, out=buffer)
             np.copyto(out, buffer.T)
             return out
+
         return backward_step
 
     def hidden_outputs(self) -> np.ndarray:
@@ -232,6 +246,5 @@ class GateCell(Cell):
     def final_state_grads(self, dfinal_state: State | None, batch: int) -> list[np.ndarray]:
         """Fresh, writable copies of dL/d(final state) (zeros for ``None``) to accumulate into."""
         if dfinal_state is None:
-            return [np.zeros((batch, self.hidden_size), self.dtype)
-                    for _ in range(self.num_states)]
+            return [np.zeros((batch, self.hidden_size), self.dtype) for _ in range(self.num_states)]
         return [np.array(d, self.dtype) for d in dfinal_state]

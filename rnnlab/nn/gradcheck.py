@@ -48,14 +48,24 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     return float(np.abs(analytic - numeric).max() / scale)
 
 
-def gradient_errors(f: Callable[[], float], arrays: Mapping[str, np.ndarray],
-                    analytic: Mapping[str, np.ndarray], eps: float = 1e-6) -> dict[str, float]:
+def gradient_errors(
+    f: Callable[[], float],
+    arrays: Mapping[str, np.ndarray],
+    analytic: Mapping[str, np.ndarray],
+    eps: float = 1e-6,
+) -> dict[str, float]:
     """``relative_error`` of ``analytic[name]`` against finite differences, for each named array."""
-    return {name: relative_error(analytic[name], numerical_gradient(f, x, eps))
-            for name, x in arrays.items()}
+    return {
+        name: relative_error(analytic[name], numerical_gradient(f, x, eps))
+        for name, x in arrays.items()
+    }
 
 
-def max_gradient_error(f: Callable[[], float], arrays: Mapping[str, np.ndarray],
-                       analytic: Mapping[str, np.ndarray], eps: float = 1e-6) -> float:
+def max_gradient_error(
+    f: Callable[[], float],
+    arrays: Mapping[str, np.ndarray],
+    analytic: Mapping[str, np.ndarray],
+    eps: float = 1e-6,
+) -> float:
     """The worst ``relative_error`` over all named arrays (0.0 if there are none)."""
     return max(gradient_errors(f, arrays, analytic, eps).values(), default=0.0)

@@ -1,9 +1,9 @@
 """The GRU cell, as ``torch.nn.GRU`` (gate order r, z, n)::
 
-    r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
-    z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
-    n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
-    h' = (1 - z) * n + z * h
+r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+h' = (1 - z) * n + z * h
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class GRUCell(GateCell):
         # b_hn sits inside r * (...), so only b_hr and b_hz fold into the input projection
         H = self.hidden_size
         bias = self.params["bias_ih"].copy()
-        bias[:2 * H] += self.params["bias_hh"][:2 * H]
+        bias[: 2 * H] += self.params["bias_hh"][: 2 * H]
         return bias
 
     def recur(self, acts, state):
@@ -34,13 +34,13 @@ class GRUCell(GateCell):
         hn = np.empty((T, N, H), self.dtype)  # W_hn h + b_hn, kept for backward
         buffer = self.recurrent_buffer(N)
         r_hn = np.empty((N, H), self.dtype)
-        rz, n = acts[:, :, :2 * H], acts[:, :, 2 * H:]
-        r, z = acts[:, :, :H], acts[:, :, H:2 * H]
+        rz, n = acts[:, :, : 2 * H], acts[:, :, 2 * H :]
+        r, z = acts[:, :, :H], acts[:, :, H : 2 * H]
         for t in range(T):
             recurrent = self.recurrent(hs[t], buffer)
-            rz[t] += recurrent[:, :2 * H]
+            rz[t] += recurrent[:, : 2 * H]
             sigmoid_(rz[t])
-            np.add(recurrent[:, 2 * H:], b_hh[2 * H:], out=hn[t])
+            np.add(recurrent[:, 2 * H :], b_hh[2 * H :], out=hn[t])
             np.multiply(r[t], hn[t], out=r_hn)
             n[t] += r_hn
             np.tanh(n[t], out=n[t])
@@ -92,4 +92,4 @@ class GRUCell(GateCell):
             dh += dh_through_z
         self.state_grad_norms = norms
         dpre = dpre.reshape(T, N, 3 * H)
-        return dpre, (dpre[:, :, :2 * H], dhn), (dh,)
+        return dpre, (dpre[:, :, : 2 * H], dhn), (dh,)

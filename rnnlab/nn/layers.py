@@ -28,8 +28,9 @@ def sum_rows_by_id(ids: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
 class Embedding:
     """Token ids -> rows of ``weight`` (V, E), initialised N(0, 1) as in PyTorch."""
 
-    def __init__(self, vocab_size: int, embed_size: int, rng: np.random.Generator,
-                 dtype=np.float32):
+    def __init__(
+        self, vocab_size: int, embed_size: int, rng: np.random.Generator, dtype=np.float32
+    ):
         self.params = {"weight": rng.standard_normal((vocab_size, embed_size)).astype(dtype)}
         self.grads = {"weight": np.zeros_like(self.params["weight"])}
 
@@ -45,11 +46,14 @@ class Embedding:
 class Linear:
     """``y = x @ weight.T + bias`` with weight (out, in), PyTorch layout and init."""
 
-    def __init__(self, in_features: int, out_features: int, rng: np.random.Generator,
-                 dtype=np.float32):
+    def __init__(
+        self, in_features: int, out_features: int, rng: np.random.Generator, dtype=np.float32
+    ):
         k = 1.0 / np.sqrt(in_features)
-        self.params = {"weight": rng.uniform(-k, k, (out_features, in_features)).astype(dtype),
-                       "bias": rng.uniform(-k, k, out_features).astype(dtype)}
+        self.params = {
+            "weight": rng.uniform(-k, k, (out_features, in_features)).astype(dtype),
+            "bias": rng.uniform(-k, k, out_features).astype(dtype),
+        }
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
 
     def forward(self, x: np.ndarray) -> np.ndarray:

@@ -1,8 +1,8 @@
 """The LSTM cell, as ``torch.nn.LSTM`` (gate order i, f, g, o)::
 
-    i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of (W_ih x + b_ih + W_hh h + b_hh)
-    c' = f * c + i * g
-    h' = o * tanh(c')
+i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of (W_ih x + b_ih + W_hh h + b_hh)
+c' = f * c + i * g
+h' = o * tanh(c')
 """
 
 from __future__ import annotations
@@ -24,12 +24,18 @@ class LSTMCell(GateCell):
     num_states = 2
     cached = ("acts", "cs", "tanh_cs")
 
-    def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator,
-                 dtype=np.float32, forget_bias: float = 1.0):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        rng: np.random.Generator,
+        dtype=np.float32,
+        forget_bias: float = 1.0,
+    ):
         super().__init__(input_size, hidden_size, rng, dtype)
         H = self.hidden_size
-        self.params["bias_ih"][H:2 * H] = forget_bias
-        self.params["bias_hh"][H:2 * H] = 0.0
+        self.params["bias_ih"][H : 2 * H] = forget_bias
+        self.params["bias_hh"][H : 2 * H] = 0.0
 
     def recur(self, acts, state):
         hs = self.hidden_sequence(*acts.shape[:2], state)
@@ -40,11 +46,11 @@ class LSTMCell(GateCell):
         tanh_cs = np.empty((T, N, H), self.dtype)
         buffer = self.recurrent_buffer(N)
         ig = np.empty((N, H), self.dtype)
-        i, f, g, o = (acts[:, :, k * H:(k + 1) * H] for k in range(4))
+        i, f, g, o = (acts[:, :, k * H : (k + 1) * H] for k in range(4))
         # One tanh over all four gates: sigmoid(a) = 0.5 * tanh(0.5 * a) + 0.5 for i, f, o
         # and tanh(a) = 1 * tanh(1 * a) + 0 for g (fewer, larger numpy calls per step).
         scale = np.full(4 * H, 0.5, self.dtype)
-        scale[2 * H:3 * H] = 1.0
+        scale[2 * H : 3 * H] = 1.0
         offset = 1.0 - scale
         for t in range(T):
             a = acts[t]  # pre-activations in, gate activations out

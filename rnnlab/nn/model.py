@@ -31,11 +31,22 @@ class RecurrentModel:
     optimizers update them in place. ``rng`` also drives dropout.
     """
 
-    def __init__(self, cell_factory: CellFactory, *, hidden_size: int, output_size: int,
-                 vocab_size: int | None = None, embed_size: int | None = None,
-                 input_size: int | None = None, layers: int = 1, head: str = "per_step",
-                 seq_len: int | None = None, dropout: float = 0.0,
-                 rng: np.random.Generator, dtype=np.float32):
+    def __init__(
+        self,
+        cell_factory: CellFactory,
+        *,
+        hidden_size: int,
+        output_size: int,
+        vocab_size: int | None = None,
+        embed_size: int | None = None,
+        input_size: int | None = None,
+        layers: int = 1,
+        head: str = "per_step",
+        seq_len: int | None = None,
+        dropout: float = 0.0,
+        rng: np.random.Generator,
+        dtype=np.float32,
+    ):
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {head!r}")
         if head == "flatten" and not seq_len:
@@ -45,17 +56,23 @@ class RecurrentModel:
         self.rng, self.dtype, self.head_kind = rng, np.dtype(dtype), head
         self.embed = Embedding(vocab_size, embed_size, rng, dtype) if vocab_size else None
         first = embed_size if vocab_size else input_size
-        self.cells = [cell_factory(first if i == 0 else hidden_size, hidden_size, rng, dtype)
-                      for i in range(layers)]
+        self.cells = [
+            cell_factory(first if i == 0 else hidden_size, hidden_size, rng, dtype)
+            for i in range(layers)
+        ]
         self.between = [Dropout(dropout, rng) for _ in range(layers - 1)]  # before cells 1..
         self.head_drop = Dropout(dropout, rng)
-        self.head = Linear(hidden_size * (seq_len if head == "flatten" else 1), output_size,
-                           rng, dtype)
+        self.head = Linear(
+            hidden_size * (seq_len if head == "flatten" else 1), output_size, rng, dtype
+        )
         # token ids can reach a built-in first cell through its embedded input projection
         self._can_embed_first = self.embed is not None and isinstance(self.cells[0], GateCell)
         self.params, self.grads = {}, {}
-        named = ([("embed", self.embed)] if self.embed else []) + \
-            [(f"cells.{i}", c) for i, c in enumerate(self.cells)] + [("head", self.head)]
+        named = (
+            ([("embed", self.embed)] if self.embed else [])
+            + [(f"cells.{i}", c) for i, c in enumerate(self.cells)]
+            + [("head", self.head)]
+        )
         for prefix, layer in named:
             for name in layer.params:
                 self.params[f"{prefix}.{name}"] = layer.params[name]
@@ -82,8 +99,9 @@ class RecurrentModel:
         returns top ``hs`` and the new state."""
         # the per-token projection table costs as much as projecting V embedded tokens:
         # worth it for a chunk of at least V tokens (not for sampling one step at a time)
-        self._embedded_first = self._can_embed_first and \
-            inputs.size >= len(self.embed.params["weight"])
+        self._embedded_first = self._can_embed_first and inputs.size >= len(
+            self.embed.params["weight"]
+        )
         final = []
         for i, cell in enumerate(self.cells):
             if i > 0:
@@ -95,8 +113,9 @@ class RecurrentModel:
             final.append(s)
         return x, final
 
-    def forward(self, inputs: np.ndarray, state: list[State], train: bool = True,
-                bptt: int | None = None):
+    def forward(
+        self, inputs: np.ndarray, state: list[State], train: bool = True, bptt: int | None = None
+    ):
         """Run ``inputs`` (ids (T, N) or floats (T, N, D)) from ``state``; return
         ``(outputs, final_state)``.
 
@@ -118,10 +137,10 @@ class RecurrentModel:
         keep = T if bptt is None or bptt >= T else bptt
         early = []
         if keep < T:
-            hs_early, state = self._stack(inputs[:T - keep], state, train)
+            hs_early, state = self._stack(inputs[: T - keep], state, train)
             early = [hs_early]
-        hs, final = self._stack(inputs[T - keep:], state, train)
-        self._kept_inputs, self._batch = inputs[T - keep:], inputs.shape[1]
+        hs, final = self._stack(inputs[T - keep :], state, train)
+        self._kept_inputs, self._batch = inputs[T - keep :], inputs.shape[1]
         top = self.head_drop
         if self.head_kind == "per_step":
             out = self.head.forward(top.forward(hs.reshape(-1, hs.shape[-1]), train))

@@ -37,8 +37,12 @@ def clip_grad_value(grads: dict[str, np.ndarray], clip_value: float) -> None:
         np.clip(g, -clip_value, clip_value, out=g)
 
 
-def l2_penalty(params: dict[str, np.ndarray], grads: dict[str, np.ndarray], coef: float,
-               include_biases: bool = False) -> float:
+def l2_penalty(
+    params: dict[str, np.ndarray],
+    grads: dict[str, np.ndarray],
+    coef: float,
+    include_biases: bool = False,
+) -> float:
     """Add ``coef * W`` to the gradient of each weight matrix; return ``coef/2 * sum ||W||^2``.
 
     Weight matrices are the parameters with 2 or more dimensions (embeddings
@@ -61,7 +65,9 @@ class Optimizer:
     def __init__(self, params: dict[str, np.ndarray], lr: float):
         self.params, self.lr = params, lr
         self.steps = 0
-        self.state = {(name, b): np.zeros_like(p) for name, p in params.items() for b in self.buffers}
+        self.state = {
+            (name, b): np.zeros_like(p) for name, p in params.items() for b in self.buffers
+        }
 
     def step(self, grads: dict[str, np.ndarray]) -> None:
         self.steps += 1
@@ -81,12 +87,16 @@ class Optimizer:
         """Restore from ``state_dict()`` output; raises ValueError on a mismatch."""
         expected = self.state_dict()
         if set(state) != set(expected):
-            raise ValueError(f"optimizer state has keys {sorted(set(state) ^ set(expected))} "
-                             f"that do not match this optimizer")
+            raise ValueError(
+                f"optimizer state has keys {sorted(set(state) ^ set(expected))} "
+                f"that do not match this optimizer"
+            )
         for key, value in expected.items():
             if value.shape != np.shape(state[key]):
-                raise ValueError(f"optimizer state {key} has shape {np.shape(state[key])}, "
-                                 f"expected {value.shape}")
+                raise ValueError(
+                    f"optimizer state {key} has shape {np.shape(state[key])}, "
+                    f"expected {value.shape}"
+                )
         for (name, b), a in self.state.items():
             a[...] = state[f"{name}/{b}"]
         self.steps = int(state["steps"])
@@ -116,8 +126,9 @@ class Adagrad(Optimizer):
 
     buffers = ("sum",)
 
-    def __init__(self, params, lr: float, eps: float = 1e-10,
-                 initial_accumulator_value: float = 0.0):
+    def __init__(
+        self, params, lr: float, eps: float = 1e-10, initial_accumulator_value: float = 0.0
+    ):
         super().__init__(params, lr)
         self.eps = eps
         for acc in self.state.values():
@@ -139,8 +150,9 @@ class Adam(Optimizer):
 
     buffers = ("m", "v")
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8):
+    def __init__(
+        self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+    ):
         super().__init__(params, lr)
         self.beta1, self.beta2 = betas
         self.eps = eps
@@ -152,7 +164,7 @@ class Adam(Optimizer):
         m += t(1 - self.beta1) * g
         v *= t(self.beta2)
         v += t(1 - self.beta2) * g * g
-        step_size = self.lr / (1 - self.beta1 ** self.steps)
-        denom = np.sqrt(v) / t(np.sqrt(1 - self.beta2 ** self.steps))
+        step_size = self.lr / (1 - self.beta1**self.steps)
+        denom = np.sqrt(v) / t(np.sqrt(1 - self.beta2**self.steps))
         denom += t(self.eps)
         p -= t(step_size) * m / denom

@@ -33,11 +33,18 @@ class RNNCell(GateCell):
 
     num_gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator,
-                 dtype=np.float32, nonlinearity: str = "tanh"):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        rng: np.random.Generator,
+        dtype=np.float32,
+        nonlinearity: str = "tanh",
+    ):
         if nonlinearity not in _NONLINEARITIES:
-            raise ValueError(f"nonlinearity must be one of {sorted(_NONLINEARITIES)}, "
-                             f"got {nonlinearity!r}")
+            raise ValueError(
+                f"nonlinearity must be one of {sorted(_NONLINEARITIES)}, got {nonlinearity!r}"
+            )
         super().__init__(input_size, hidden_size, rng, dtype)
         self.nonlinearity = nonlinearity
         self._activation_, self._activation_grad = _NONLINEARITIES[nonlinearity]

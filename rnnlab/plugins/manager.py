@@ -70,9 +70,13 @@ def _wanted(ep, dist_name: str) -> bool:
 def load_plugins() -> LoadedPlugins:
     """Import every wanted entry point of the group; a failing one is recorded, not raised."""
     plugins = LoadedPlugins()
-    for ep in sorted(entry_points(group=GROUP), key=lambda e: (e.dist.name != OWN_DISTRIBUTION, e.name)):
+    for ep in sorted(
+        entry_points(group=GROUP), key=lambda e: (e.dist.name != OWN_DISTRIBUTION, e.name)
+    ):
         dist = ep.dist
-        info = PluginInfo(ep.name, dist.name if dist else "?", dist.version if dist else "?", ep.value)
+        info = PluginInfo(
+            ep.name, dist.name if dist else "?", dist.version if dist else "?", ep.value
+        )
         if not _wanted(ep, info.distribution):
             continue
         try:
@@ -85,7 +89,8 @@ def load_plugins() -> LoadedPlugins:
     if not any(info.distribution == OWN_DISTRIBUTION for info in plugins.loaded):
         raise RuntimeError(
             "rnnlab's built-in plugins are not installed (no 'rnnlab' entry points); "
-            "install the package with 'pip install .' or 'pip install -e .'")
+            "install the package with 'pip install .' or 'pip install -e .'"
+        )
     return plugins
 
 

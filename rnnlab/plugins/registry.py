@@ -49,7 +49,8 @@ class Registry:
                 self.conflicts.append(
                     f"{kind} '{name}' is registered twice: by {existing.plugin.describe()} "
                     f"and by {plugin.describe()}; uninstall one of them or disable it with "
-                    f"RNNLAB_PLUGINS")
+                    f"RNNLAB_PLUGINS"
+                )
                 return
             self.entries[kind][name] = Registration(kind, name, obj, config, plugin)
 
@@ -74,12 +75,14 @@ class Registry:
             if failure.plugin.name == name:
                 raise PluginError(
                     f"{kind} '{name}' is unavailable: {failure.plugin.describe()} failed to "
-                    f"load ({failure.error})")
+                    f"load ({failure.error})"
+                )
         available = ", ".join(self.names(kind)) or "none"
         hint = ""
         if self.plugins.failures:
             hint = "; plugins that failed to load: " + ", ".join(
-                f"{f.plugin.describe()} ({f.error})" for f in self.plugins.failures)
+                f"{f.plugin.describe()} ({f.error})" for f in self.plugins.failures
+            )
         raise PluginError(f"unknown {kind} '{name}'; available: {available}{hint}")
 
 

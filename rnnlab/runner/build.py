@@ -38,9 +38,11 @@ def check_cell_contract(reg: Registration, cell_options: dict) -> None:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         if not isinstance(exc, AssertionError):
             detail = f"it raised {type(exc).__name__}: {detail}"
-        raise PluginError(f"cell '{reg.name}' from {reg.plugin.describe()} breaks the cell "
-                          f"contract: {detail}; fix the cell (rnnlab.testing."
-                          f"cell_conformance_tests checks it)") from None
+        raise PluginError(
+            f"cell '{reg.name}' from {reg.plugin.describe()} breaks the cell "
+            f"contract: {detail}; fix the cell (rnnlab.testing."
+            f"cell_conformance_tests checks it)"
+        ) from None
 
 
 def build_model(conf, dataset, registry: Registry) -> RecurrentModel:

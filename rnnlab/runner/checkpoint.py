@@ -78,8 +78,9 @@ class Checkpoint:
     def __init__(self, path: Path):
         self.path = Path(path)
         if not self.path.is_file():
-            raise CheckpointError(f"no checkpoint at {self.path}; point resume= at a run "
-                                  f"directory that holds {LAST}")
+            raise CheckpointError(
+                f"no checkpoint at {self.path}; point resume= at a run directory that holds {LAST}"
+            )
         try:
             with np.load(self.path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
@@ -88,7 +89,8 @@ class Checkpoint:
                 raise self._unreadable(exc) from None
             raise CheckpointError(
                 f"checkpoint {self.path} holds pickled Python objects, which rnnlab never loads "
-                f"(unpickling can run code); use a checkpoint that rnnlab wrote") from None
+                f"(unpickling can run code); use a checkpoint that rnnlab wrote"
+            ) from None
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
             raise self._unreadable(exc) from None
         try:
@@ -96,8 +98,9 @@ class Checkpoint:
         except (KeyError, ValueError):
             self.meta = None
         if not isinstance(self.meta, dict):
-            raise CheckpointError(f"checkpoint {self.path} has no JSON 'meta' entry; it is not "
-                                  f"an rnnlab checkpoint")
+            raise CheckpointError(
+                f"checkpoint {self.path} has no JSON 'meta' entry; it is not an rnnlab checkpoint"
+            )
         self.params = {k[6:]: v for k, v in arrays.items() if k.startswith("param/")}
         self.optim = {k[6:]: v for k, v in arrays.items() if k.startswith("optim/")}
         layers: dict[int, dict[int, np.ndarray]] = {}
@@ -108,8 +111,10 @@ class Checkpoint:
         self.states = [tuple(layers[l][i] for i in sorted(layers[l])) for l in sorted(layers)]
 
     def _unreadable(self, exc: Exception) -> CheckpointError:
-        return CheckpointError(f"checkpoint {self.path} is unreadable ({exc}); it may be "
-                               f"truncated or not an rnnlab checkpoint")
+        return CheckpointError(
+            f"checkpoint {self.path} is unreadable ({exc}); it may be "
+            f"truncated or not an rnnlab checkpoint"
+        )
 
     def check_fits(self, params: dict, optim_state: dict, states: list, meta_keys) -> None:
         """Raise unless the names, shapes and dtypes of every parameter, optimizer buffer and
@@ -119,8 +124,10 @@ class Checkpoint:
         self._check_arrays("hidden state", _by_layer(self.states), _by_layer(states))
         missing = sorted(set(meta_keys) - set(self.meta))
         if missing:
-            raise CheckpointError(f"checkpoint {self.path} has no {missing} in its meta entry; "
-                                  f"it was not written by this version of rnnlab")
+            raise CheckpointError(
+                f"checkpoint {self.path} has no {missing} in its meta entry; "
+                f"it was not written by this version of rnnlab"
+            )
 
     def check_params(self, params: dict) -> None:
         """Raise unless names, shapes and dtypes equal the model's ``params``."""
@@ -133,7 +140,8 @@ class Checkpoint:
             raise CheckpointError(
                 f"checkpoint {self.path} is from another model: {what} missing "
                 f"{missing or 'nothing'}, unexpected {extra or 'nothing'}; resume a run from "
-                f"its own directory")
+                f"its own directory"
+            )
         for name, value in expected.items():
             value = np.asarray(value)
             if saved[name].shape != value.shape or saved[name].dtype != value.dtype:
@@ -141,7 +149,8 @@ class Checkpoint:
                     f"checkpoint {self.path}: {what} {name} is {saved[name].dtype}"
                     f"{list(saved[name].shape)} but the model needs {value.dtype}"
                     f"{list(value.shape)} (another cell, vocabulary or size); resume a run "
-                    f"from its own directory")
+                    f"from its own directory"
+                )
 
     def load_into(self, params: dict) -> None:
         self.check_params(params)

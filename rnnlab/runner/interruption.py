@@ -13,8 +13,11 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 def interrupted_message(step: int, run_dir: Path, checkpoint: Path) -> str:
-    how = (f"rnnlab resume={run_dir} continues from its last checkpoint" if checkpoint.is_file()
-           else "no checkpoint was written yet, so start it again")
+    how = (
+        f"rnnlab resume={run_dir} continues from its last checkpoint"
+        if checkpoint.is_file()
+        else "no checkpoint was written yet, so start it again"
+    )
     return f"run interrupted at step {step}; {how}"
 
 

@@ -38,8 +38,9 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, str]:
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
@@ -47,11 +48,17 @@ def _git_commit() -> str | None:
 
 def make_run(config: dict, run_dir: Path) -> Run:
     t = config["tracking"]
-    name = t["run_name"] or (f"{config['cell']['name']}-{config['data']['name']}"
-                             f"-h{config['model']['hidden_size']}")
-    tags = {"cell": config["cell"]["name"], "dataset": config["data"]["name"],
-            "rnnlab.version": rnnlab.__version__, "rnnlab.run_dir": str(run_dir.resolve()),
-            HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+    name = t["run_name"] or (
+        f"{config['cell']['name']}-{config['data']['name']}-h{config['model']['hidden_size']}"
+    )
+    tags = {
+        "cell": config["cell"]["name"],
+        "dataset": config["data"]["name"],
+        "rnnlab.version": rnnlab.__version__,
+        "rnnlab.run_dir": str(run_dir.resolve()),
+        HOST_TAG: socket.gethostname(),
+        PID_TAG: str(os.getpid()),
+    }
     commit = _git_commit()
     if commit:
         tags["git.commit"] = commit
@@ -90,8 +97,10 @@ def resumed_config(reference: str, registry: Registry, overrides: list[str] = ()
     for override in overrides:
         key, _, value = override.partition("=")
         if key not in RESUMABLE_OVERRIDES:
-            raise RnnlabError(f"'{override}' cannot change a resumed run; only train.steps may "
-                              f"(the rest comes from {run_dir / CONFIG_FILE})")
+            raise RnnlabError(
+                f"'{override}' cannot change a resumed run; only train.steps may "
+                f"(the rest comes from {run_dir / CONFIG_FILE})"
+            )
         if key == "train.steps":
             merged.train.steps = value
     merged.resume = str(run_dir)
@@ -160,13 +169,17 @@ def run_job(cfg, conf, hydra_cfg) -> float:
             if problem is not None:
                 exc = problem
             message = str(exc) if isinstance(exc, RnnlabError) else f"{type(exc).__name__}: {exc}"
-            hook.on_run_end(run=run, status="FAILED", error=message.splitlines()[0] if message else "")
+            hook.on_run_end(
+                run=run, status="FAILED", error=message.splitlines()[0] if message else ""
+            )
             if problem is not None:
                 raise problem from None
             raise
         else:
-            print(f"test, best checkpoint: {format_metrics(test)}\nrun directory: {run_dir}",
-                  file=sys.stderr)
+            print(
+                f"test, best checkpoint: {format_metrics(test)}\nrun directory: {run_dir}",
+                file=sys.stderr,
+            )
             hook.on_run_end(run=run, status="FINISHED", error=None)
         finally:
             for tracker in trackers:

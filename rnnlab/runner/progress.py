@@ -23,8 +23,9 @@ class Progress:
         if stream.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, initial=initial, file=stream, unit="step",
-                            dynamic_ncols=True)
+            self.bar = tqdm(
+                total=total, initial=initial, file=stream, unit="step", dynamic_ncols=True
+            )
 
     def advance(self, loss: float) -> None:
         self.step += 1
@@ -37,8 +38,12 @@ class Progress:
             elapsed = time.perf_counter() - self.start
             done = self.step - self.start_step
             eta = elapsed / done * (self.total - self.step)
-            print(f"step {self.step}/{self.total}  loss {loss:.4f}  "
-                  f"elapsed {elapsed:.0f}s  eta {eta:.0f}s", file=self.stream, flush=True)
+            print(
+                f"step {self.step}/{self.total}  loss {loss:.4f}  "
+                f"elapsed {elapsed:.0f}s  eta {eta:.0f}s",
+                file=self.stream,
+                flush=True,
+            )
 
     def note(self, metrics: dict[str, float]) -> None:
         text = format_metrics(metrics)

@@ -7,12 +7,14 @@ import numpy as np
 from rnnlab.errors import RnnlabError
 
 
-def sample_text(model, dataset, prime: str, length: int, temperature: float,
-                rng: np.random.Generator) -> str:
+def sample_text(
+    model, dataset, prime: str, length: int, temperature: float, rng: np.random.Generator
+) -> str:
     """``prime`` followed by ``length`` sampled characters (softmax at ``temperature``)."""
     if not prime:
-        raise RnnlabError("the priming text is empty; give at least one character "
-                          "(sample.prime=... or --prime)")
+        raise RnnlabError(
+            "the priming text is empty; give at least one character (sample.prime=... or --prime)"
+        )
     ids = np.asarray(dataset.encode(prime), dtype=np.int64)
     out, state = model.forward(ids[:, None], model.initial_state(1), train=False)
     logits = out[-1, 0]
@@ -22,8 +24,9 @@ def sample_text(model, dataset, prime: str, length: int, temperature: float,
         z = logits.astype(np.float64) / temperature
         p = np.exp(z - z.max())
         cdf = np.cumsum(p)
-        token[0, 0] = min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")),
-                          len(cdf) - 1)
+        token[0, 0] = min(
+            int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), len(cdf) - 1
+        )
         generated.append(int(token[0, 0]))
         out, state = model.forward(token, state, train=False)
         logits = out[0, 0]

@@ -26,7 +26,12 @@ def blas_threads(requested: int, hydra_cfg) -> int | None:
         return requested or None
     share = max(1, cores // workers)
     if requested == 0 or requested > share:
-        log.warning("threads=%s lowered to %d: %d parallel workers share %d cores",
-                    requested, share, workers, cores)
+        log.warning(
+            "threads=%s lowered to %d: %d parallel workers share %d cores",
+            requested,
+            share,
+            workers,
+            cores,
+        )
         return share
     return requested

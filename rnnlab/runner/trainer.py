@@ -103,7 +103,8 @@ class Trainer:
             raise TrainingDiverged(
                 f"training diverged at step {self.step + 1}: loss {loss}, gradient norm {norm} "
                 f"(last finite gradient norm {self.last_finite_norm:.4g}); lower optimizer.lr "
-                f"or set optimizer.clip_norm")
+                f"or set optimizer.clip_norm"
+            )
 
         self.step += 1
         self.index += 1
@@ -132,8 +133,10 @@ class Trainer:
         """Means over the updates since the last log; without the loss and accuracy if every
         step was skipped, and without the gradient metrics if the last step was."""
         iv = self.interval
-        m = {"lr": float(self.conf.optimizer.lr),
-             "epoch": self.epoch + self.index / self.num_train_batches}
+        m = {
+            "lr": float(self.conf.optimizer.lr),
+            "epoch": self.epoch + self.index / self.num_train_batches,
+        }
         if self.task == "lm":
             m["speed/chars_per_s"] = self.tokens / max(self.train_seconds, 1e-9)
         else:
@@ -190,13 +193,18 @@ class Trainer:
     # -- checkpoints and artifacts ----------------------------------------------------------
 
     def meta(self) -> dict:
-        return {"step": self.step, "epoch": self.epoch, "index": self.index,
-                "best_val": self.best_val, "interval": self.interval,
-                "last_finite_norm": self.last_finite_norm,
-                "skipped_steps": self.skipped_steps,
-                "sample_rng": self.sample_rng.bit_generator.state,
-                "model_rng": self.model.rng.bit_generator.state,
-                "run": self.run.meta}
+        return {
+            "step": self.step,
+            "epoch": self.epoch,
+            "index": self.index,
+            "best_val": self.best_val,
+            "interval": self.interval,
+            "last_finite_norm": self.last_finite_norm,
+            "skipped_steps": self.skipped_steps,
+            "sample_rng": self.sample_rng.bit_generator.state,
+            "model_rng": self.model.rng.bit_generator.state,
+            "run": self.run.meta,
+        }
 
     def save(self, best: bool) -> None:
         """Write ``last.npz`` (and ``best.npz``); never a checkpoint with non-finite parameters."""
@@ -204,7 +212,8 @@ class Trainer:
             raise TrainingDiverged(
                 f"training diverged by step {self.step}: the parameters are no longer finite "
                 f"(last finite gradient norm {self.last_finite_norm:.4g}); lower optimizer.lr "
-                f"or set optimizer.clip_norm")
+                f"or set optimizer.clip_norm"
+            )
         run_dir = Path(self.run.run_dir)
         for name, is_best in [(LAST, False)] + ([(BEST, True)] if best else []):
             path = run_dir / name
@@ -241,8 +250,11 @@ class Trainer:
         self.state = [tuple(a.copy() for a in layer) for layer in ckpt.states]
         path = Path(self.run.run_dir) / PROFILES_FILE
         if path.is_file():
-            self.profiles = {k: v for k, v in json.loads(path.read_text()).items()
-                             if int(k.split()[-1]) <= self.step}
+            self.profiles = {
+                k: v
+                for k, v in json.loads(path.read_text()).items()
+                if int(k.split()[-1]) <= self.step
+            }
 
     def write_sample(self, label: str) -> None:
         s = self.conf.sample
@@ -272,8 +284,11 @@ class Trainer:
         """Run to ``train.steps``; returns the best validation loss (the sweep objective)."""
         t = self.conf.train
         if self.step == 0 and self.data.baselines:
-            self.hook.on_metrics(run=self.run, step=0, metrics={
-                f"data/{k}": float(v) for k, v in self.data.baselines.items()})
+            self.hook.on_metrics(
+                run=self.run,
+                step=0,
+                metrics={f"data/{k}": float(v) for k, v in self.data.baselines.items()},
+            )
         progress = Progress(total=t.steps, initial=self.step)
         try:
             while self.step < t.steps:

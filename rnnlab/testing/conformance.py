@@ -52,8 +52,9 @@ class CellUnderTest:
 
     def make(self, dtype=np.float64, seed: int = 0) -> Cell:
         """A fresh cell built from ``np.random.default_rng(seed)``."""
-        return self.factory(self.input_size, self.hidden_size, np.random.default_rng(seed),
-                            dtype, **self.options)
+        return self.factory(
+            self.input_size, self.hidden_size, np.random.default_rng(seed), dtype, **self.options
+        )
 
     def inputs(self, dtype=np.float64, steps: int | None = None) -> np.ndarray:
         """Random inputs (steps, batch, input_size), the same on every call."""
@@ -67,8 +68,9 @@ class CellUnderTest:
         """
         rng = np.random.default_rng(seed)
         hs = rng.standard_normal((self.steps, self.batch, self.hidden_size))
-        state = tuple(rng.standard_normal((self.batch, self.hidden_size))
-                      for _ in range(cell.num_states))
+        state = tuple(
+            rng.standard_normal((self.batch, self.hidden_size)) for _ in range(cell.num_states)
+        )
         return hs, state
 
 
@@ -80,13 +82,15 @@ def check_params_and_grads(c: CellUnderTest) -> None:
     cell = c.make()
     assert isinstance(cell.params, dict) and cell.params, f"{c.name}: params is empty"
     assert set(cell.grads) == set(cell.params), (
-        f"{c.name}: grads keys {sorted(cell.grads)} != params keys {sorted(cell.params)}")
+        f"{c.name}: grads keys {sorted(cell.grads)} != params keys {sorted(cell.params)}"
+    )
     for name, p in cell.params.items():
         g = cell.grads[name]
         assert isinstance(p, np.ndarray), f"{c.name}: params[{name!r}] is not an ndarray"
         assert g.shape == p.shape and g.dtype == p.dtype, (
             f"{c.name}: grads[{name!r}] is {g.dtype}{g.shape}, "
-            f"params[{name!r}] is {p.dtype}{p.shape}")
+            f"params[{name!r}] is {p.dtype}{p.shape}"
+        )
         assert not g.any(), f"{c.name}: grads[{name!r}] does not start at zero"
 
 
@@ -111,12 +115,15 @@ def check_dtype_preserved(c: CellUnderTest) -> None:
         state = cell.initial_state(c.batch)
         hs, final = cell.forward(c.inputs(dtype), state)
         dxs, dstate0 = cell.backward(np.ones_like(hs), tuple(np.ones_like(s) for s in final))
-        arrays = {"hs": hs, "dxs": dxs,
-                  **{f"params[{k!r}]": v for k, v in cell.params.items()},
-                  **{f"grads[{k!r}]": v for k, v in cell.grads.items()},
-                  **{f"initial_state[{k}]": v for k, v in enumerate(state)},
-                  **{f"final_state[{k}]": v for k, v in enumerate(final)},
-                  **{f"dstate0[{k}]": v for k, v in enumerate(dstate0)}}
+        arrays = {
+            "hs": hs,
+            "dxs": dxs,
+            **{f"params[{k!r}]": v for k, v in cell.params.items()},
+            **{f"grads[{k!r}]": v for k, v in cell.grads.items()},
+            **{f"initial_state[{k}]": v for k, v in enumerate(state)},
+            **{f"final_state[{k}]": v for k, v in enumerate(final)},
+            **{f"dstate0[{k}]": v for k, v in enumerate(dstate0)},
+        }
         wrong = {name: a.dtype.name for name, a in arrays.items() if a.dtype != dtype}
         assert not wrong, f"{c.name} built with {np.dtype(dtype).name}: {wrong}"
 
@@ -125,17 +132,22 @@ def check_deterministic_under_seed(c: CellUnderTest) -> None:
     """The same seed gives the same parameters and outputs; another seed other parameters."""
     a, b, other = c.make(seed=0), c.make(seed=0), c.make(seed=1)
     for name in a.params:
-        np.testing.assert_array_equal(a.params[name], b.params[name],
-                                      err_msg=f"{c.name}: params[{name!r}] differ under one seed")
+        np.testing.assert_array_equal(
+            a.params[name],
+            b.params[name],
+            err_msg=f"{c.name}: params[{name!r}] differ under one seed",
+        )
     assert any(not np.array_equal(a.params[k], other.params[k]) for k in a.params), (
-        f"{c.name}: seeds 0 and 1 give identical parameters; initialise from the rng argument")
+        f"{c.name}: seeds 0 and 1 give identical parameters; initialise from the rng argument"
+    )
     xs = c.inputs()
     _, state = c.hidden_like(a)
     first = a.forward(xs, state)
     for outputs in (b.forward(xs, state), a.forward(xs, state)):
         for got, want in zip(_flatten(outputs), _flatten(first)):
-            np.testing.assert_array_equal(got, want,
-                                          err_msg=f"{c.name}: forward is not deterministic")
+            np.testing.assert_array_equal(
+                got, want, err_msg=f"{c.name}: forward is not deterministic"
+            )
 
 
 def check_inputs_not_modified(c: CellUnderTest) -> None:
@@ -144,8 +156,12 @@ def check_inputs_not_modified(c: CellUnderTest) -> None:
     xs = c.inputs()
     dhs, state = c.hidden_like(cell)
     _, dfinal = c.hidden_like(cell, seed=3)
-    given = {"xs": xs, "dhs": dhs, **{f"state[{k}]": s for k, s in enumerate(state)},
-             **{f"dfinal_state[{k}]": d for k, d in enumerate(dfinal)}}
+    given = {
+        "xs": xs,
+        "dhs": dhs,
+        **{f"state[{k}]": s for k, s in enumerate(state)},
+        **{f"dfinal_state[{k}]": d for k, d in enumerate(dfinal)},
+    }
     copies = {name: a.copy() for name, a in given.items()}
     cell.forward(xs, state)
     cell.backward(dhs, dfinal)
@@ -162,14 +178,20 @@ def check_state_carries_over_chunks(c: CellUnderTest) -> None:
     hs_whole = hs_whole.copy()
     chunks, state = [], state0
     for k in range(4):
-        hs, state = cell.forward(xs[4 * k:4 * (k + 1)], state)
+        hs, state = cell.forward(xs[4 * k : 4 * (k + 1)], state)
         chunks.append(hs)
     # compared only now, so a chunk whose arrays a later forward overwrote is caught too
-    np.testing.assert_allclose(np.concatenate(chunks), hs_whole, rtol=1e-12, atol=1e-12,
-                               err_msg=f"{c.name}: chunked hs differ from one chunk")
+    np.testing.assert_allclose(
+        np.concatenate(chunks),
+        hs_whole,
+        rtol=1e-12,
+        atol=1e-12,
+        err_msg=f"{c.name}: chunked hs differ from one chunk",
+    )
     for k, (got, want) in enumerate(zip(state, final_whole)):
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12,
-                                   err_msg=f"{c.name}: chunked final state[{k}] differs")
+        np.testing.assert_allclose(
+            got, want, rtol=1e-12, atol=1e-12, err_msg=f"{c.name}: chunked final state[{k}] differs"
+        )
 
 
 def check_parameter_gradients(c: CellUnderTest) -> None:
@@ -188,8 +210,9 @@ def check_initial_state_gradients(c: CellUnderTest) -> None:
     """The gradient of every initial-state array matches central finite differences (float64)."""
     case = _GradientCase(c)
     names = [f"state[{k}]" for k in range(len(case.state))]
-    case.assert_matches("initial-state", dict(zip(names, case.state)),
-                        dict(zip(names, case.dstate0)))
+    case.assert_matches(
+        "initial-state", dict(zip(names, case.state)), dict(zip(names, case.dstate0))
+    )
 
 
 def check_missing_final_state_grad_is_zero(c: CellUnderTest) -> None:
@@ -204,7 +227,8 @@ def check_missing_final_state_grad_is_zero(c: CellUnderTest) -> None:
 
     for got, want in zip(gradients(False), gradients(True)):
         np.testing.assert_array_equal(
-            got, want, err_msg=f"{c.name}: backward(dhs, None) != backward(dhs, zeros)")
+            got, want, err_msg=f"{c.name}: backward(dhs, None) != backward(dhs, zeros)"
+        )
 
 
 def check_backward_accumulates(c: CellUnderTest) -> None:
@@ -220,8 +244,12 @@ def check_backward_accumulates(c: CellUnderTest) -> None:
     cell.backward(dhs)
     for name, g in cell.grads.items():
         np.testing.assert_allclose(
-            g, 2 * once[name], rtol=1e-12, atol=1e-14,
-            err_msg=f"{c.name}: grads[{name!r}] was overwritten, not accumulated")
+            g,
+            2 * once[name],
+            rtol=1e-12,
+            atol=1e-14,
+            err_msg=f"{c.name}: grads[{name!r}] was overwritten, not accumulated",
+        )
     cell.zero_grad()
     nonzero = [name for name, g in cell.grads.items() if g.any()]
     assert not nonzero, f"{c.name}: zero_grad left {nonzero} non-zero"
@@ -251,12 +279,13 @@ def check_state_grad_norms(c: CellUnderTest) -> None:
         if t == T - 1:
             through_recurrence = dfinal[0]
         else:
-            _, state_t = cell.forward(xs[:t + 1], state0)
-            cell.forward(xs[t + 1:], state_t)
-            through_recurrence = cell.backward(dhs[t + 1:], dfinal)[1][0]
+            _, state_t = cell.forward(xs[: t + 1], state0)
+            cell.forward(xs[t + 1 :], state_t)
+            through_recurrence = cell.backward(dhs[t + 1 :], dfinal)[1][0]
         expected[t] = np.linalg.norm(dhs[t] + through_recurrence)
-    np.testing.assert_allclose(norms, expected, rtol=1e-10,
-                               err_msg=f"{c.name}: state_grad_norms != |dL/dh_t|")
+    np.testing.assert_allclose(
+        norms, expected, rtol=1e-10, err_msg=f"{c.name}: state_grad_norms != |dL/dh_t|"
+    )
 
 
 #: check name -> check; the order is the order of the generated tests
@@ -279,8 +308,9 @@ CHECKS: dict[str, Callable[[CellUnderTest], None]] = {
 # ----------------------------------------------------------------------------- runners
 
 
-def check_cell(factory: CellFactory, options: Mapping[str, Any] | None = None,
-               **sizes) -> list[str]:
+def check_cell(
+    factory: CellFactory, options: Mapping[str, Any] | None = None, **sizes
+) -> list[str]:
     """Run every check on ``factory``; raise one ``AssertionError`` listing every failure or crash.
 
     ``sizes`` override ``CellUnderTest`` fields (``input_size``, ``hidden_size``,
@@ -299,13 +329,15 @@ def check_cell(factory: CellFactory, options: Mapping[str, Any] | None = None,
         except Exception as exc:  # a crash is a failure too; keep checking the rest
             failures.append(f"{name}: {type(exc).__name__}: {exc}")
     if failures:
-        raise AssertionError(f"{subject.name} fails {len(failures)} conformance check(s):\n"
-                             + "\n".join(failures))
+        raise AssertionError(
+            f"{subject.name} fails {len(failures)} conformance check(s):\n" + "\n".join(failures)
+        )
     return not_applicable
 
 
-def cell_conformance_tests(factory: CellFactory, options: Mapping[str, Any] | None = None,
-                           **sizes) -> type:
+def cell_conformance_tests(
+    factory: CellFactory, options: Mapping[str, Any] | None = None, **sizes
+) -> type:
     """A pytest test class with one ``test_<check>`` per conformance check of ``factory``.
 
     Assign it to a ``Test*`` name in a test module so pytest collects it::
@@ -317,8 +349,10 @@ def cell_conformance_tests(factory: CellFactory, options: Mapping[str, Any] | No
     carry the ``cell_conformance`` marker.
     """
     subject = CellUnderTest(factory, dict(options or {}), **sizes)
-    namespace: dict[str, Any] = {"cell_under_test": subject,
-                                 "__doc__": f"Conformance of {subject.name} to the cell contract."}
+    namespace: dict[str, Any] = {
+        "cell_under_test": subject,
+        "__doc__": f"Conformance of {subject.name} to the cell contract.",
+    }
     for name, check in CHECKS.items():
         namespace[f"test_{name}"] = _pytest_method(name, check, subject)
     class_name = f"Test{getattr(factory, '__name__', 'Cell')}Conformance"
@@ -361,25 +395,29 @@ class _GradientCase:
 
     def loss(self) -> float:
         hs, final = self.cell.forward(self.xs, self.state)
-        return float(np.sum(self.dhs * hs)
-                     + sum(np.sum(d * s) for d, s in zip(self.dfinal, final)))
+        return float(np.sum(self.dhs * hs) + sum(np.sum(d * s) for d, s in zip(self.dfinal, final)))
 
-    def assert_matches(self, kind: str, arrays: Mapping[str, np.ndarray],
-                       analytic: Mapping[str, np.ndarray]) -> None:
+    def assert_matches(
+        self, kind: str, arrays: Mapping[str, np.ndarray], analytic: Mapping[str, np.ndarray]
+    ) -> None:
         c = self.subject
         errors = gradient_errors(self.loss, arrays, analytic)
         bad = {name: f"{err:.1e}" for name, err in errors.items() if not err < c.gradient_tolerance}
-        assert not bad, (f"{c.name}: {kind} gradients disagree with finite differences "
-                         f"(relative error, tolerance {c.gradient_tolerance:.0e}): {bad}")
+        assert not bad, (
+            f"{c.name}: {kind} gradients disagree with finite differences "
+            f"(relative error, tolerance {c.gradient_tolerance:.0e}): {bad}"
+        )
 
 
 def _assert_state_shapes(c: CellUnderTest, what: str, state, num_states: int) -> None:
     assert isinstance(state, tuple) and len(state) == num_states, (
         f"{c.name}: {what} must be a tuple of num_states={num_states} arrays, got {type(state)}"
-        f" of length {len(state)}")
+        f" of length {len(state)}"
+    )
     for k, s in enumerate(state):
         assert s.shape == (c.batch, c.hidden_size), (
-            f"{c.name}: {what}[{k}] shape {s.shape}, expected {(c.batch, c.hidden_size)}")
+            f"{c.name}: {what}[{k}] shape {s.shape}, expected {(c.batch, c.hidden_size)}"
+        )
 
 
 def _flatten(outputs) -> list[np.ndarray]:

@@ -22,7 +22,8 @@ MARKER = "cell_conformance"
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", f"{MARKER}: a check of rnnlab's cell conformance kit (rnnlab.testing)")
+        "markers", f"{MARKER}: a check of rnnlab's cell conformance kit (rnnlab.testing)"
+    )
 
 
 def pytest_collection_modifyitems(items):

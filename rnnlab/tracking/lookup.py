@@ -19,12 +19,16 @@ def run_dir_of_mlflow_run(run_id: str) -> Path:
     try:
         run = MlflowClient(tracking_uri=uri).get_run(run_id)
     except MlflowException as exc:
-        raise RnnlabError(f"MLflow run {run_id} not found in the tracking store "
-                          f"({uri or 'default sqlite:///mlflow.db'}): {str(exc).splitlines()[0]}; "
-                          f"run from the directory that holds mlflow.db or set "
-                          f"MLFLOW_TRACKING_URI") from None
+        raise RnnlabError(
+            f"MLflow run {run_id} not found in the tracking store "
+            f"({uri or 'default sqlite:///mlflow.db'}): {str(exc).splitlines()[0]}; "
+            f"run from the directory that holds mlflow.db or set "
+            f"MLFLOW_TRACKING_URI"
+        ) from None
     run_dir = run.data.tags.get(RUN_DIR_TAG)
     if not run_dir or not Path(run_dir).is_dir():
-        raise RnnlabError(f"MLflow run {run_id} has no rnnlab run directory on this machine "
-                          f"(tag {RUN_DIR_TAG}={run_dir!r}); give the run directory instead")
+        raise RnnlabError(
+            f"MLflow run {run_id} has no rnnlab run directory on this machine "
+            f"(tag {RUN_DIR_TAG}={run_dir!r}); give the run directory instead"
+        )
     return Path(run_dir)

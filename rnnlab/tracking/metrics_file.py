@@ -36,8 +36,10 @@ def read_metrics(path: str | os.PathLike) -> list[Record]:
         except (ValueError, KeyError, TypeError):
             if number == len(lines):
                 break
-            raise RnnlabError(f"{path}, line {number}, is not a metrics record; only the last "
-                              f"line of a metrics file may be cut off") from None
+            raise RnnlabError(
+                f"{path}, line {number}, is not a metrics record; only the last "
+                f"line of a metrics file may be cut off"
+            ) from None
     return records
 
 
@@ -50,7 +52,9 @@ def _write_records(path: Path, records: list[Record]) -> None:
 
 
 def _line(step: int, metrics: dict) -> str:
-    return json.dumps({"step": int(step), "metrics": {k: float(v) for k, v in metrics.items()}}) + "\n"
+    return (
+        json.dumps({"step": int(step), "metrics": {k: float(v) for k, v in metrics.items()}}) + "\n"
+    )
 
 
 class MetricsFileTracker:

@@ -41,8 +41,10 @@ class Backlog:
         try:
             return cls(**json.loads(path.read_text(encoding="utf-8")))
         except (ValueError, TypeError):
-            raise RnnlabError(f"{path} is not an rnnlab MLflow backlog; if you edited it, restore "
-                              f"it, or delete it to give up sending what MLflow missed") from None
+            raise RnnlabError(
+                f"{path} is not an rnnlab MLflow backlog; if you edited it, restore "
+                f"it, or delete it to give up sending what MLflow missed"
+            ) from None
 
     def save(self, run_dir: str | os.PathLike) -> None:
         """Replace the backlog file atomically."""

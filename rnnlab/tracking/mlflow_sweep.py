@@ -17,9 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnnlab.runner.run_context import HOST_TAG, OVERRIDES_TAG, PID_TAG
-from rnnlab.tracking.mlflow_tracker import (EXPERIMENT_ID_ENV, PARENT_RUN_ENV, check_reachable,
-                                            ensure_experiment, quiet_store_logs,
-                                            resolve_tracking_uri)
+from rnnlab.tracking.mlflow_tracker import (
+    EXPERIMENT_ID_ENV,
+    PARENT_RUN_ENV,
+    check_reachable,
+    ensure_experiment,
+    quiet_store_logs,
+    resolve_tracking_uri,
+)
+
 OBJECTIVE = "val/best_loss"
 #: what a job needs to join the sweep, exported by ``start_sweep``
 SWEEP_ENV = ("MLFLOW_TRACKING_URI", EXPERIMENT_ID_ENV, PARENT_RUN_ENV)
@@ -69,11 +75,16 @@ def start_sweep(tracking: dict, sweep_dir: str, overrides: list[str]) -> str:
     check_reachable(uri)
     client = _client(uri)
     experiment_id = os.environ.get(EXPERIMENT_ID_ENV) or ensure_experiment(
-        client, tracking["experiment"], uri)
+        client, tracking["experiment"], uri
+    )
     reap_abandoned_runs(client, experiment_id)
     name = f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
-    tags = {"rnnlab.sweep_dir": sweep_dir, OVERRIDES_TAG: " ".join(overrides),
-            HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+    tags = {
+        "rnnlab.sweep_dir": sweep_dir,
+        OVERRIDES_TAG: " ".join(overrides),
+        HOST_TAG: socket.gethostname(),
+        PID_TAG: str(os.getpid()),
+    }
     parent = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
     os.environ["MLFLOW_TRACKING_URI"] = uri
     os.environ[EXPERIMENT_ID_ENV] = experiment_id
@@ -97,11 +108,19 @@ def record_failed_job(cfg, overrides: str, error: str) -> None:
 def job_results(client, experiment_id: str, parent_id: str) -> list[JobResult]:
     """The parent's children, best objective first (failed jobs last)."""
     runs = client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'")
-    results = [JobResult(r.info.run_name, r.data.tags.get(OVERRIDES_TAG, ""), r.info.status,
-                         r.data.metrics.get(OBJECTIVE, math.nan), r.data.tags.get("error", ""))
-               for r in runs]
-    return sorted(results, key=lambda j: (j.status != "FINISHED", math.isnan(j.objective),
-                                          j.objective))
+    results = [
+        JobResult(
+            r.info.run_name,
+            r.data.tags.get(OVERRIDES_TAG, ""),
+            r.info.status,
+            r.data.metrics.get(OBJECTIVE, math.nan),
+            r.data.tags.get("error", ""),
+        )
+        for r in runs
+    ]
+    return sorted(
+        results, key=lambda j: (j.status != "FINISHED", math.isnan(j.objective), j.objective)
+    )
 
 
 def summary_table(results: list[JobResult]) -> str:
@@ -118,8 +137,10 @@ def finish_sweep(parent_id: str) -> list[JobResult]:
     """Close the sweep: reap dead jobs, write the summary to the parent, set its status."""
     client = _client(os.environ["MLFLOW_TRACKING_URI"])
     experiment_id = os.environ[EXPERIMENT_ID_ENV]
-    for run in client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent_id}' "
-                                                   f"and attributes.status = 'RUNNING'"):
+    for run in client.search_runs(
+        [experiment_id],
+        f"tags.mlflow.parentRunId = '{parent_id}' and attributes.status = 'RUNNING'",
+    ):
         client.set_terminated(run.info.run_id, "KILLED")
     results = job_results(client, experiment_id, parent_id)
     with tempfile.TemporaryDirectory() as tmp:

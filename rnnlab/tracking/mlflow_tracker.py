@@ -25,6 +25,7 @@ from rnnlab.plugins.hookspecs import hookimpl
 from rnnlab.tracking.env import EXPERIMENT_ID_ENV, PARENT_RUN_ENV
 from rnnlab.tracking.metrics_file import METRICS_FILE, Record, read_metrics
 from rnnlab.tracking.mlflow_backlog import Backlog
+
 RUN_ID_META = "mlflow_run_id"
 CHECKPOINTS_ARTIFACT_PATH = "checkpoints"
 #: metrics held back before a flush: one ``log_batch`` call's worth
@@ -95,7 +96,8 @@ def ensure_experiment(client, name: str, tracking_uri: str) -> str:
         raise RnnlabError(
             f"MLflow experiment '{name}' is deleted in {tracking_uri}; restore it with "
             f"'mlflow experiments restore --experiment-id {experiment.experiment_id}' or "
-            f"choose another name: tracking.experiment=...")
+            f"choose another name: tracking.experiment=..."
+        )
     return experiment.experiment_id
 
 
@@ -125,9 +127,11 @@ def check_reachable(tracking_uri: str, timeout: float = PROBE_TIMEOUT_S) -> None
         return
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise RnnlabError(f"cannot reach the MLflow tracking server at {tracking_uri} ({reason}); "
-                          f"start it (mlflow server --port ...), fix tracking.tracking_uri or "
-                          f"MLFLOW_TRACKING_URI, {_WITHOUT_MLFLOW}") from None
+        raise RnnlabError(
+            f"cannot reach the MLflow tracking server at {tracking_uri} ({reason}); "
+            f"start it (mlflow server --port ...), fix tracking.tracking_uri or "
+            f"MLFLOW_TRACKING_URI, {_WITHOUT_MLFLOW}"
+        ) from None
 
 
 def metric_steps(client, run_id: str, keys) -> dict[str, set[int]]:
@@ -141,19 +145,29 @@ def missing_metrics(records: list[Record], have: dict[str, set[int]]) -> list:
     from mlflow.entities import Metric
 
     now = int(time.time() * 1000)
-    return [Metric(key, float(value), now, step) for step, metrics in records
-            for key, value in metrics.items() if step not in have.get(key, ())]
+    return [
+        Metric(key, float(value), now, step)
+        for step, metrics in records
+        for key, value in metrics.items()
+        if step not in have.get(key, ())
+    ]
 
 
 def check_artifact(run_dir, path, artifact_path: str | None) -> None:
     """Raise RnnlabError unless ``path`` is a file inside ``run_dir`` and ``artifact_path`` a
     relative folder name that stays inside the MLflow run's artifacts (no ``..``, not absolute)."""
     folder = PurePosixPath(artifact_path or ".")
-    if (not Path(path).resolve().is_relative_to(Path(run_dir).resolve()) or folder.is_absolute()
-            or ".." in folder.parts or "\\" in str(folder)):
-        raise RnnlabError(f"artifact {path} -> '{artifact_path}' is refused: artifacts must be "
-                          f"files in the run directory {run_dir}, kept under a relative folder "
-                          f"without '..'; fix the plugin that logs it")
+    if (
+        not Path(path).resolve().is_relative_to(Path(run_dir).resolve())
+        or folder.is_absolute()
+        or ".." in folder.parts
+        or "\\" in str(folder)
+    ):
+        raise RnnlabError(
+            f"artifact {path} -> '{artifact_path}' is refused: artifacts must be "
+            f"files in the run directory {run_dir}, kept under a relative folder "
+            f"without '..'; fix the plugin that logs it"
+        )
 
 
 def first_line(text: str) -> str:
@@ -162,7 +176,7 @@ def first_line(text: str) -> str:
 
 def chunks(items: list, size: int):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 class MlflowTracker:
@@ -192,8 +206,11 @@ class MlflowTracker:
         self.run_dir = Path(run.run_dir)
         #: what MLflow missed, from the first failed call on
         self.backlog: Backlog | None = None
-        self.fallback = (f"every metric is in {self.run_dir / METRICS_FILE}"
-                         if "metrics_file" in tracking["trackers"] else "metrics are not kept")
+        self.fallback = (
+            f"every metric is in {self.run_dir / METRICS_FILE}"
+            if "metrics_file" in tracking["trackers"]
+            else "metrics are not kept"
+        )
 
     # -- hooks --------------------------------------------------------------------------------
 
@@ -212,12 +229,17 @@ class MlflowTracker:
         except RnnlabError:
             raise
         except Exception as exc:
-            fix = ("check that its file is writable and its disk has space"
-                   if urlparse(self.uri).scheme == "sqlite" else "start the tracking server")
-            raise RnnlabError(f"MLflow tracking store {self.uri} failed at run start "
-                              f"({first_line(str(exc)) or type(exc).__name__}); {fix}, fix "
-                              f"tracking.tracking_uri or MLFLOW_TRACKING_URI, "
-                              f"{_WITHOUT_MLFLOW}") from None
+            fix = (
+                "check that its file is writable and its disk has space"
+                if urlparse(self.uri).scheme == "sqlite"
+                else "start the tracking server"
+            )
+            raise RnnlabError(
+                f"MLflow tracking store {self.uri} failed at run start "
+                f"({first_line(str(exc)) or type(exc).__name__}); {fix}, fix "
+                f"tracking.tracking_uri or MLFLOW_TRACKING_URI, "
+                f"{_WITHOUT_MLFLOW}"
+            ) from None
 
     @hookimpl
     def on_metrics(self, run, step, metrics):
@@ -259,11 +281,19 @@ class MlflowTracker:
         if self.backlog is not None:
             self.backlog.status, self.backlog.error = status, error
             self.backlog.save(self.run_dir)
-            print(f"rnnlab: MLflow run {self.run_id} misses what was logged after {self.uri} "
-                  f"failed; once it is back: rnnlab upload {self.run_dir}", file=sys.stderr)
-        elif status == "FINISHED" and not os.environ.get(PARENT_RUN_ENV):  # a sweep names its parent
-            print(f"MLflow run {run.name} ({self.run_id}), experiment {self.experiment}: "
-                  f"{viewing_hint(self.uri)}", file=sys.stderr)
+            print(
+                f"rnnlab: MLflow run {self.run_id} misses what was logged after {self.uri} "
+                f"failed; once it is back: rnnlab upload {self.run_dir}",
+                file=sys.stderr,
+            )
+        elif status == "FINISHED" and not os.environ.get(
+            PARENT_RUN_ENV
+        ):  # a sweep names its parent
+            print(
+                f"MLflow run {run.name} ({self.run_id}), experiment {self.experiment}: "
+                f"{viewing_hint(self.uri)}",
+                file=sys.stderr,
+            )
 
     # -- the MLflow run -----------------------------------------------------------------------
 
@@ -271,11 +301,14 @@ class MlflowTracker:
         from mlflow.entities import Param
 
         experiment_id = os.environ.get(EXPERIMENT_ID_ENV) or ensure_experiment(
-            self.client, self.experiment, self.uri)
+            self.client, self.experiment, self.uri
+        )
         tags = self._tags(run)
         if os.environ.get(PARENT_RUN_ENV):
             tags["mlflow.parentRunId"] = os.environ[PARENT_RUN_ENV]
-        self.run_id = self.client.create_run(experiment_id, run_name=run.name, tags=tags).info.run_id
+        self.run_id = self.client.create_run(
+            experiment_id, run_name=run.name, tags=tags
+        ).info.run_id
         run.meta[RUN_ID_META] = self.run_id
         params = [Param(k, str(v)[:MAX_PARAM_VAL_LENGTH]) for k, v in run.params.items()]
         for chunk in chunks(params, MAX_PARAMS_TAGS_PER_BATCH):
@@ -292,7 +325,8 @@ class MlflowTracker:
             raise RnnlabError(
                 f"MLflow run {self.run_id} of this checkpoint is not in the tracking store "
                 f"{self.uri}; resume with the store the run started in (set "
-                f"MLFLOW_TRACKING_URI, or run from the directory holding its mlflow.db)") from None
+                f"MLFLOW_TRACKING_URI, or run from the directory holding its mlflow.db)"
+            ) from None
         self.client.update_run(self.run_id, status="RUNNING")
         if "error" in previous.data.tags:  # why it stopped before: no longer true
             self.client.delete_tag(self.run_id, "error")
@@ -302,8 +336,9 @@ class MlflowTracker:
         have = metric_steps(self.client, self.run_id, previous.data.metrics)
         self.last_logged_step = {key: max(steps) for key, steps in have.items()}
         backlog = Backlog.load(self.run_dir)
-        self._send_missed(self._local_records(run.resumed_from_step), have,
-                          backlog.artifacts if backlog else [])
+        self._send_missed(
+            self._local_records(run.resumed_from_step), have, backlog.artifacts if backlog else []
+        )
         if backlog is not None and self.backlog is None:  # else it failed again: a new one
             Backlog.remove(self.run_dir)
 
@@ -320,8 +355,10 @@ class MlflowTracker:
         self._send_missed(records, have, backlog.artifacts)
         if self.backlog is None:
             Backlog.remove(self.run_dir)
-            print(f"rnnlab: MLflow logging to {self.uri} works again; sent what it missed",
-                  file=sys.stderr)
+            print(
+                f"rnnlab: MLflow logging to {self.uri} works again; sent what it missed",
+                file=sys.stderr,
+            )
 
     def _local_records(self, upto_step: int | None = None) -> list[Record]:
         """The records of ``metrics.jsonl`` (up to ``upto_step``); none without the file."""
@@ -330,8 +367,9 @@ class MlflowTracker:
             return []
         return [r for r in read_metrics(path) if upto_step is None or r[0] <= upto_step]
 
-    def _send_missed(self, records: list[Record], have: dict[str, set[int]],
-                     artifacts: list[list[str]]) -> None:
+    def _send_missed(
+        self, records: list[Record], have: dict[str, set[int]], artifacts: list[list[str]]
+    ) -> None:
         """Send the points of ``records`` not in ``have`` (``metric_steps``), and ``artifacts``.
 
         Replaces the held metrics: while the store was away they went to ``metrics.jsonl``.
@@ -353,8 +391,10 @@ class MlflowTracker:
 
         timestamp = int(time.time() * 1000)
         self.pending.extend(
-            Metric(key, float(value), timestamp, int(step)) for key, value in metrics.items()
-            if step > self.last_logged_step.get(key, -1))
+            Metric(key, float(value), timestamp, int(step))
+            for key, value in metrics.items()
+            if step > self.last_logged_step.get(key, -1)
+        )
 
     def _flush(self) -> None:
         pending, self.pending = self.pending, []
@@ -386,7 +426,10 @@ class MlflowTracker:
             self.pending = []
             self.backlog = Backlog(self.run_id, self.uri)
             self.backlog.save(self.run_dir)
-            print(f"rnnlab: warning: MLflow logging to {self.uri} failed "
-                  f"({first_line(str(exc)) or type(exc).__name__}); training goes on, "
-                  f"{self.fallback}; MLflow is tried again at each checkpoint", file=sys.stderr)
+            print(
+                f"rnnlab: warning: MLflow logging to {self.uri} failed "
+                f"({first_line(str(exc)) or type(exc).__name__}); training goes on, "
+                f"{self.fallback}; MLflow is tried again at each checkpoint",
+                file=sys.stderr,
+            )
             return False

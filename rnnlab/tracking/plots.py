@@ -17,9 +17,11 @@ MAX_LEGEND_LABELS = 8
 
 #: a second panel for the first of these the validation records have
 EXTRA_METRICS = {"bpc": "bits per character", "acc": "accuracy"}
-SPLIT_STYLES = {"train": dict(color="tab:blue", lw=1.2),
-                "val": dict(color="tab:orange", lw=1.8, marker="o", ms=3),
-                "test": dict(color="tab:red", ls="none", marker="*", ms=12)}
+SPLIT_STYLES = {
+    "train": dict(color="tab:blue", lw=1.2),
+    "val": dict(color="tab:orange", lw=1.8, marker="o", ms=3),
+    "test": dict(color="tab:red", ls="none", marker="*", ms=12),
+}
 
 
 def _series(records, name: str) -> tuple[list[int], list[float]]:
@@ -91,8 +93,12 @@ def plot_grad_profile(profiles: dict[str, list[float]], out_png: str | os.PathLi
     labels = list(profiles)
     shown = set(_evenly_spaced(labels, MAX_LEGEND_LABELS))
     for i, label in enumerate(labels):
-        _plot_profile(ax, profiles[label], color=_shade(i, len(labels)),
-                      label=label if label in shown else None)
+        _plot_profile(
+            ax,
+            profiles[label],
+            color=_shade(i, len(labels)),
+            label=label if label in shown else None,
+        )
     _profile_axes(ax, r"gradient reaching $h_t$ across the BPTT window")
     if labels:
         ax.legend(title="recorded at", fontsize="small")
@@ -112,9 +118,13 @@ def _profile_axes(ax, title: str) -> None:
     ax.grid(alpha=0.3, which="both")
 
 
-def plot_sweep_curves(panels: dict[str, dict[str, list[tuple[int, float]]]], metric: str,
-                      out_png: str | os.PathLike, baselines: dict[str, float] | None = None,
-                      log_scale: bool = False):
+def plot_sweep_curves(
+    panels: dict[str, dict[str, list[tuple[int, float]]]],
+    metric: str,
+    out_png: str | os.PathLike,
+    baselines: dict[str, float] | None = None,
+    log_scale: bool = False,
+):
     """``metric`` against step, one panel per key of ``panels`` (a cell), one line per job.
 
     ``panels`` maps a panel title to {line label: [(step, value), ...]}; ``baselines``
@@ -125,8 +135,14 @@ def plot_sweep_curves(panels: dict[str, dict[str, list[tuple[int, float]]]], met
     for ax, (title, lines) in zip(axes, panels.items()):
         for i, (label, points) in enumerate(lines.items()):
             color = _shade(i, len(lines))
-            ax.plot([s for s, _ in points], [v for _, v in points], color=color, label=label,
-                    marker="o", ms=2)
+            ax.plot(
+                [s for s, _ in points],
+                [v for _, v in points],
+                color=color,
+                label=label,
+                marker="o",
+                ms=2,
+            )
             if baselines and label in baselines:
                 ax.axhline(baselines[label], color=color, ls="--", lw=0.8)
         if log_scale:
@@ -150,8 +166,14 @@ def plot_sweep_profiles(panels: dict[str, dict[str, list[float]]], out_png: str 
     fig, axes = _new_figure(len(panels), sharey=True)
     for ax, (title, lines) in zip(axes, panels.items()):
         for i, (label, norms) in enumerate(lines.items()):
-            _plot_profile(ax, norms, color=_shade(i, len(lines)), label=label,
-                          marker="o" if len(norms) < 20 else None, ms=3)
+            _plot_profile(
+                ax,
+                norms,
+                color=_shade(i, len(lines)),
+                label=label,
+                marker="o" if len(norms) < 20 else None,
+                ms=3,
+            )
         _profile_axes(ax, title)
         if lines:
             ax.legend(fontsize="small")

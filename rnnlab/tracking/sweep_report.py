@@ -80,8 +80,10 @@ class Sweep:
 
     def columns(self) -> list[str]:
         """Column labels, ordered by their values (numerically where they are numbers)."""
+
         def key(job):
             return tuple(_sort_key(job.overrides.get(k, "")) for k in self.swept)
+
         return list(dict.fromkeys(self.column(j) for j in sorted(self.jobs, key=key)))
 
     def cells(self) -> list[str]:
@@ -109,8 +111,10 @@ def open_store(tracking_uri: str | None):
     uri = resolve_tracking_uri(tracking_uri)
     parsed = urlparse(uri)
     if parsed.scheme == "sqlite" and not Path(unquote(parsed.path[1:])).is_file():
-        raise RnnlabError(f"no MLflow store at {uri}; run a sweep first (rnnlab -m ...), run from "
-                          f"the directory that holds its mlflow.db, or give --tracking-uri")
+        raise RnnlabError(
+            f"no MLflow store at {uri}; run a sweep first (rnnlab -m ...), run from "
+            f"the directory that holds its mlflow.db, or give --tracking-uri"
+        )
     check_reachable(uri)
     quiet_store_logs()
     return MlflowClient(tracking_uri=uri), uri
@@ -125,11 +129,15 @@ def find_parent(client, uri: str, parent_id: str | None = None, experiment: str 
         try:
             run = client.get_run(parent_id)
         except MlflowException:
-            raise RnnlabError(f"no MLflow run {parent_id} in {uri}; give the parent run id "
-                              f"that `rnnlab -m` printed, or --experiment NAME") from None
+            raise RnnlabError(
+                f"no MLflow run {parent_id} in {uri}; give the parent run id "
+                f"that `rnnlab -m` printed, or --experiment NAME"
+            ) from None
         if SWEEP_TAG not in run.data.tags:
-            raise RnnlabError(f"MLflow run {parent_id} is not a sweep's parent run (it has no "
-                              f"{SWEEP_TAG} tag); give the parent run id that `rnnlab -m` printed")
+            raise RnnlabError(
+                f"MLflow run {parent_id} is not a sweep's parent run (it has no "
+                f"{SWEEP_TAG} tag); give the parent run id that `rnnlab -m` printed"
+            )
         return run
     if experiment:
         found = client.get_experiment_by_name(experiment)
@@ -139,8 +147,16 @@ def find_parent(client, uri: str, parent_id: str | None = None, experiment: str 
         ids, where = [found.experiment_id], f"experiment '{experiment}' of {uri}"
     else:
         ids, where = [e.experiment_id for e in client.search_experiments()], uri
-    runs = client.search_runs(ids, f"tags.`{SWEEP_TAG}` LIKE '%'",
-                              order_by=["attributes.start_time DESC"], max_results=1) if ids else []
+    runs = (
+        client.search_runs(
+            ids,
+            f"tags.`{SWEEP_TAG}` LIKE '%'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        if ids
+        else []
+    )
     if not runs:
         raise RnnlabError(f"no sweep in {where}; run one first: rnnlab -m experiment=<name>")
     return runs[0]
@@ -176,9 +192,11 @@ def read_sweep(client, parent, metric: str | None = None) -> Sweep:
     """The jobs of the sweep whose parent run is ``parent``, with ``metric`` (default: the
     first of METRICS the jobs logged)."""
     parent_id = parent.info.run_id
-    runs = client.search_runs([parent.info.experiment_id],
-                              f"tags.mlflow.parentRunId = '{parent_id}'",
-                              order_by=["attributes.start_time ASC"])
+    runs = client.search_runs(
+        [parent.info.experiment_id],
+        f"tags.mlflow.parentRunId = '{parent_id}'",
+        order_by=["attributes.start_time ASC"],
+    )
     if not runs:
         raise RnnlabError(f"sweep {parent_id} has no jobs in the tracking store")
     logged = {k for r in runs for k in r.data.metrics}
@@ -187,8 +205,10 @@ def read_sweep(client, parent, metric: str | None = None) -> Sweep:
         if metric is None:
             raise RnnlabError(f"the jobs of sweep {parent_id} logged none of {', '.join(METRICS)}")
     elif metric not in logged:
-        raise RnnlabError(f"no job of sweep {parent_id} logged '{metric}'; it has: "
-                          f"{', '.join(sorted(k for k in logged if k.startswith('val/')))}")
+        raise RnnlabError(
+            f"no job of sweep {parent_id} logged '{metric}'; it has: "
+            f"{', '.join(sorted(k for k in logged if k.startswith('val/')))}"
+        )
     jobs = []
     for r in runs:
         run_id = r.info.run_id
@@ -196,13 +216,28 @@ def read_sweep(client, parent, metric: str | None = None) -> Sweep:
         overrides = parse_overrides(r.data.tags.get(OVERRIDES_TAG, ""))
         # a job that failed before its run started has no cell tag, only its overrides
         cell = r.data.tags.get("cell") or overrides.get("cell", "?")
-        jobs.append(Job(name=r.info.run_name, cell=cell, overrides=overrides,
-                        status=r.info.status, history=history,
-                        baseline=_baseline(r.data.metrics, metric),
-                        profile=_profile(client, run_id), seconds=_seconds(r.info)))
+        jobs.append(
+            Job(
+                name=r.info.run_name,
+                cell=cell,
+                overrides=overrides,
+                status=r.info.status,
+                history=history,
+                baseline=_baseline(r.data.metrics, metric),
+                profile=_profile(client, run_id),
+                seconds=_seconds(r.info),
+            )
+        )
     experiment = client.get_experiment(parent.info.experiment_id).name
-    return Sweep(parent_id, parent.info.run_name, experiment,
-                 parent.data.tags.get(OVERRIDES_TAG, ""), metric, jobs, _seconds(parent.info))
+    return Sweep(
+        parent_id,
+        parent.info.run_name,
+        experiment,
+        parent.data.tags.get(OVERRIDES_TAG, ""),
+        metric,
+        jobs,
+        _seconds(parent.info),
+    )
 
 
 def metric_entry(job: Job) -> str:
@@ -259,30 +294,43 @@ def write_report(sweep: Sweep, out_dir: str | os.PathLike) -> list[Path]:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RnnlabError(f"cannot create the report directory {out}: {exc.strerror}; "
-                          f"choose another with --out") from None
+        raise RnnlabError(
+            f"cannot create the report directory {out}: {exc.strerror}; choose another with --out"
+        ) from None
     written = [out / CURVES_PNG]
     baselines = {sweep.label(j): j.baseline for j in sweep.jobs if j.baseline is not None}
-    plot_sweep_curves(_per_cell(sweep, lambda j: j.history or None), sweep.metric, written[0],
-                      baselines, log_scale=sweep.metric == "val/mse")
+    plot_sweep_curves(
+        _per_cell(sweep, lambda j: j.history or None),
+        sweep.metric,
+        written[0],
+        baselines,
+        log_scale=sweep.metric == "val/mse",
+    )
     profiles = _per_cell(sweep, lambda j: j.profile)
     if any(profiles.values()):
         written.append(out / PROFILES_PNG)
         plot_sweep_profiles(profiles, written[-1])
     job_minutes = sum(j.seconds for j in sweep.jobs) / 60
-    text = [f"Sweep `{sweep.name}` (MLflow parent run `{sweep.parent_id}`, experiment "
-            f"`{sweep.experiment}`): `rnnlab -m {sweep.command}`.",
-            f"{len(sweep.jobs)} job{'s' * (len(sweep.jobs) != 1)}, {job_minutes:.1f} minutes of job time in all; the sweep "
-            f"took {sweep.seconds / 60:.1f} minutes. Entries: the final `{sweep.metric}` of each "
-            f"job, with the best of its dataset's baselines in brackets.",
-            "", markdown_table(sweep),
-            f"![{sweep.metric} against training step, per cell]({CURVES_PNG})"]
+    text = [
+        f"Sweep `{sweep.name}` (MLflow parent run `{sweep.parent_id}`, experiment "
+        f"`{sweep.experiment}`): `rnnlab -m {sweep.command}`.",
+        f"{len(sweep.jobs)} job{'s' * (len(sweep.jobs) != 1)}, {job_minutes:.1f} minutes of job time in all; the sweep "
+        f"took {sweep.seconds / 60:.1f} minutes. Entries: the final `{sweep.metric}` of each "
+        f"job, with the best of its dataset's baselines in brackets.",
+        "",
+        markdown_table(sweep),
+        f"![{sweep.metric} against training step, per cell]({CURVES_PNG})",
+    ]
     if len(written) > 1:
-        text += ["", "The dL/dh_t profile of each job's last training step: log10 of "
-                 "`‖dL/dh_0‖ / ‖dL/dh_(T-1)‖`, the orders of magnitude the gradient of the loss "
-                 "changes by from the last step of the BPTT window back to its first.", "",
-                 markdown_table(sweep, decay_entry, "log10 decay"),
-                 f"![norm of dL/dh_t against steps back in time, per cell]({PROFILES_PNG})"]
+        text += [
+            "",
+            "The dL/dh_t profile of each job's last training step: log10 of "
+            "`‖dL/dh_0‖ / ‖dL/dh_(T-1)‖`, the orders of magnitude the gradient of the loss "
+            "changes by from the last step of the BPTT window back to its first.",
+            "",
+            markdown_table(sweep, decay_entry, "log10 decay"),
+            f"![norm of dL/dh_t against steps back in time, per cell]({PROFILES_PNG})",
+        ]
     report = out / REPORT_FILE
     report.write_text("\n".join(text) + "\n", encoding="utf-8")
     return [report, *written]

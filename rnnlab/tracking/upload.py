@@ -12,9 +12,15 @@ from pathlib import Path
 from rnnlab.errors import RnnlabError
 from rnnlab.tracking.metrics_file import METRICS_FILE, read_metrics
 from rnnlab.tracking.mlflow_backlog import BACKLOG_FILE, Backlog
-from rnnlab.tracking.mlflow_tracker import (MAX_METRICS_PER_BATCH, chunks, first_line,
-                                            check_reachable, metric_steps, missing_metrics,
-                                            quiet_store_logs)
+from rnnlab.tracking.mlflow_tracker import (
+    MAX_METRICS_PER_BATCH,
+    chunks,
+    first_line,
+    check_reachable,
+    metric_steps,
+    missing_metrics,
+    quiet_store_logs,
+)
 
 
 def upload(run_dir: Path, tracking_uri: str | None = None) -> str:
@@ -33,9 +39,11 @@ def upload(run_dir: Path, tracking_uri: str | None = None) -> str:
     try:
         client.get_run(backlog.run_id)
     except MlflowException:
-        raise RnnlabError(f"MLflow run {backlog.run_id} is not in the tracking store {uri}; "
-                          f"name the store the run logged to: rnnlab upload {run_dir} "
-                          f"--tracking-uri URI") from None
+        raise RnnlabError(
+            f"MLflow run {backlog.run_id} is not in the tracking store {uri}; "
+            f"name the store the run logged to: rnnlab upload {run_dir} "
+            f"--tracking-uri URI"
+        ) from None
     metrics_path = Path(run_dir) / METRICS_FILE
     records = read_metrics(metrics_path) if metrics_path.is_file() else []
     try:
@@ -51,12 +59,18 @@ def upload(run_dir: Path, tracking_uri: str | None = None) -> str:
                 client.set_tag(backlog.run_id, "error", backlog.error)
             client.set_terminated(backlog.run_id, backlog.status)
     except Exception as exc:
-        raise RnnlabError(f"upload to {uri} failed ({first_line(str(exc)) or type(exc).__name__}); "
-                          f"run it again once the store works: nothing is sent twice") from None
-    summary = (f"uploaded {len(missing)} metric points and {len(artifacts)} artifacts to MLflow "
-               f"run {backlog.run_id} at {uri}")
+        raise RnnlabError(
+            f"upload to {uri} failed ({first_line(str(exc)) or type(exc).__name__}); "
+            f"run it again once the store works: nothing is sent twice"
+        ) from None
+    summary = (
+        f"uploaded {len(missing)} metric points and {len(artifacts)} artifacts to MLflow "
+        f"run {backlog.run_id} at {uri}"
+    )
     if backlog.status is None:
-        return (f"{summary}; the run has not ended (still training, or killed: resume it), "
-                f"upload again after it ends")
+        return (
+            f"{summary}; the run has not ended (still training, or killed: resume it), "
+            f"upload again after it ends"
+        )
     Backlog.remove(run_dir)
     return f"{summary}; status {backlog.status}"

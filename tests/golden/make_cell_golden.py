@@ -31,8 +31,10 @@ def case_arrays(make_module) -> dict[str, np.ndarray]:
     module = make_module().double()
     is_lstm = isinstance(module, torch.nn.LSTM)
     xs = torch.randn(T, N, I, dtype=torch.float64, requires_grad=True)
-    state = [torch.randn(1, N, H, dtype=torch.float64, requires_grad=True)
-             for _ in range(2 if is_lstm else 1)]
+    state = [
+        torch.randn(1, N, H, dtype=torch.float64, requires_grad=True)
+        for _ in range(2 if is_lstm else 1)
+    ]
     hs, final = module(xs, tuple(state) if is_lstm else state[0])
     final = final if is_lstm else (final,)
     dhs = torch.randn_like(hs)
@@ -40,7 +42,7 @@ def case_arrays(make_module) -> dict[str, np.ndarray]:
     loss = (dhs * hs).sum() + sum((d * s).sum() for d, s in zip(dfinal, final))
     loss.backward()
 
-    state_names = ["h", "c"][:len(state)]
+    state_names = ["h", "c"][: len(state)]
     out = {"xs": xs, "dhs": dhs, "hs": hs}
     for name, s0, d, s in zip(state_names, state, dfinal, final):
         out[f"{name}0"], out[f"d{name}_final"], out[f"{name}_final"] = s0[0], d[0], s[0]
@@ -54,8 +56,9 @@ def case_arrays(make_module) -> dict[str, np.ndarray]:
 
 def main() -> None:
     torch.manual_seed(0)
-    arrays = {f"{case}.{k}": v for case, make in CASES.items()
-              for k, v in case_arrays(make).items()}
+    arrays = {
+        f"{case}.{k}": v for case, make in CASES.items() for k, v in case_arrays(make).items()
+    }
     path = Path(__file__).with_name("cells.npz")
     np.savez_compressed(path, **arrays)
     print(f"wrote {path} ({path.stat().st_size} bytes, {len(arrays)} arrays)")

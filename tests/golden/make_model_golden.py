@@ -40,8 +40,13 @@ def case_arrays(recurrent_class) -> dict[str, np.ndarray]:
     loss.backward()
 
     params = {"embed.weight": embed.weight, "head.weight": head.weight, "head.bias": head.bias}
-    params.update({f"cells.{layer}.{name}": getattr(recurrent, f"{name}_l{layer}")
-                   for layer in range(LAYERS) for name in CELL_PARAMS})
+    params.update(
+        {
+            f"cells.{layer}.{name}": getattr(recurrent, f"{name}_l{layer}")
+            for layer in range(LAYERS)
+            for name in CELL_PARAMS
+        }
+    )
     final = final if is_lstm else (final,)
     out = {"ids": ids, "targets": targets, "loss": loss, "logits": logits}
     for name, s0, s in zip(["h", "c"], state, final):
@@ -53,8 +58,9 @@ def case_arrays(recurrent_class) -> dict[str, np.ndarray]:
 
 def main() -> None:
     torch.manual_seed(0)
-    arrays = {f"{case}.{k}": v for case, make in CASES.items()
-              for k, v in case_arrays(make).items()}
+    arrays = {
+        f"{case}.{k}": v for case, make in CASES.items() for k, v in case_arrays(make).items()
+    }
     path = Path(__file__).with_name("model.npz")
     np.savez_compressed(path, **arrays)
     print(f"wrote {path} ({path.stat().st_size} bytes, {len(arrays)} arrays)")

@@ -33,20 +33,31 @@ SHAPES = {"weight": (3, 4), "bias": (4,)}
 CASES = {
     "sgd": {"optimizer": "SGD", "options": {"lr": 0.1}, "clip": True},
     "sgd_momentum": {"optimizer": "SGD", "options": {"lr": 0.1, "momentum": 0.9}, "clip": True},
-    "sgd_nesterov": {"optimizer": "SGD", "options": {"lr": 0.1, "momentum": 0.9, "nesterov": True},
-                     "clip": True},
+    "sgd_nesterov": {
+        "optimizer": "SGD",
+        "options": {"lr": 0.1, "momentum": 0.9, "nesterov": True},
+        "clip": True,
+    },
     "adagrad": {"optimizer": "Adagrad", "options": {"lr": 0.5}, "clip": True},
-    "adagrad_accumulator": {"optimizer": "Adagrad", "options": {
-        "lr": 0.5, "eps": 1e-6, "initial_accumulator_value": 0.1}, "clip": True},
-    "adam": {"optimizer": "Adam", "options": {"lr": 0.05, "betas": [0.8, 0.99], "eps": 1e-6},
-             "clip": False},
+    "adagrad_accumulator": {
+        "optimizer": "Adagrad",
+        "options": {"lr": 0.5, "eps": 1e-6, "initial_accumulator_value": 0.1},
+        "clip": True,
+    },
+    "adam": {
+        "optimizer": "Adam",
+        "options": {"lr": 0.05, "betas": [0.8, 0.99], "eps": 1e-6},
+        "clip": False,
+    },
 }
 
 
 def holding(grads: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     """Parameters whose ``.grad`` are copies of ``grads`` (for torch's clipping functions)."""
-    params = {name: torch.zeros(g.shape, dtype=torch.float64, requires_grad=True)
-              for name, g in grads.items()}
+    params = {
+        name: torch.zeros(g.shape, dtype=torch.float64, requires_grad=True)
+        for name, g in grads.items()
+    }
     for name, p in params.items():
         p.grad = torch.tensor(grads[name])
     return params
@@ -82,8 +93,9 @@ def main() -> None:
             if spec["clip"]:
                 torch.nn.utils.clip_grad_norm_(list(params.values()), MAX_NORM)
             opt.step()
-            out.update({f"{case}.{step}.{name}": p.detach().numpy().copy()
-                        for name, p in params.items()})
+            out.update(
+                {f"{case}.{step}.{name}": p.detach().numpy().copy() for name, p in params.items()}
+            )
 
     out.update({"max_norm": np.array(MAX_NORM), "clip_value": np.array(CLIP_VALUE)})
     path = Path(__file__).with_name("optim.npz")

@@ -1,8 +1,8 @@
 """The minimal gated unit (Zhou et al., 2016): one forget gate, written one step at a time.
 
-    f  = sigmoid(W_f x + U_f h + b_f)
-    n  = tanh(W_n x + U_n (f * h) + b_n)
-    h' = (1 - f) * h + f * n
+f  = sigmoid(W_f x + U_f h + b_f)
+n  = tanh(W_n x + U_n (f * h) + b_n)
+h' = (1 - f) * h + f * n
 """
 
 import numpy as np
