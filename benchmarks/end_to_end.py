@@ -118,7 +118,7 @@ def run_command(steps: int, hidden: int, workdir: Path) -> dict:
         "speed_metric": statistics.median(speeds[1:] or speeds),
         "loop_chars_per_s": chars / (ends[-1] - starts[0] - inside),
         "step_median_chars_per_s": CHARS_PER_STEP
-        / statistics.median(e - s for s, e in zip(starts, ends)),
+        / statistics.median(e - s for s, e in zip(starts, ends, strict=True)),
         "evaluations_in_loop": sum(1 for s, e in t["evaluations"] if e <= ends[-1]),
         "steps": len(starts),
         "overrides": " ".join(overrides),

@@ -29,7 +29,6 @@ from benchmarks.torch_lm import TorchLM
 from benchmarks.workload import CLIP_NORM, Shape, threads
 from rnnlab.nn import clip_grad_norm, softmax_cross_entropy
 
-
 #: the clock of every measurement: set by ``report`` for its thread count
 clock = time.perf_counter
 
@@ -150,7 +149,7 @@ def torch_phases(model: TorchLM, repeats: int) -> dict[str, float]:
         marks.append(clock())
         model.opt.step()
         marks.append(clock())
-        for name, a, b in zip(times, marks, marks[1:]):
+        for name, a, b in zip(times, marks, marks[1:], strict=True):
             times[name].append(b - a)
     return {name: statistics.median(ts[1:]) for name, ts in times.items()}
 
@@ -180,8 +179,8 @@ def gemm_kernels(shape: Shape, repeats: int) -> list[list]:
         a = rng.standard_normal(a_shape, dtype=np.float32)
         b = rng.standard_normal(b_shape, dtype=np.float32)
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-        t_np = median_time(lambda: a @ b, repeats)
-        t_torch = median_time(lambda: torch.mm(ta, tb), repeats)
+        t_np = median_time(lambda a=a, b=b: a @ b, repeats)
+        t_torch = median_time(lambda ta=ta, tb=tb: torch.mm(ta, tb), repeats)
         flops = 2 * a_shape[0] * a_shape[1] * b_shape[1]
         rows.append([name, t_np * 1e6, t_torch * 1e6, flops / t_np / 1e9, flops / t_torch / 1e9])
     return rows

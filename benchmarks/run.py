@@ -19,17 +19,17 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from threadpoolctl import threadpool_info  # noqa: E402
+import numpy as np
+import torch
+from threadpoolctl import threadpool_info
 
-from benchmarks import end_to_end, memory  # noqa: E402
-from benchmarks.engine_lm import EngineLM  # noqa: E402
-from benchmarks.flops import gemm_rate, step_gemm_flops  # noqa: E402
-from benchmarks.markdown import mark, table  # noqa: E402
-from benchmarks.seed_lm import SEED_CLASSES  # noqa: E402
-from benchmarks.torch_lm import TorchLM  # noqa: E402
-from benchmarks.workload import CELLS, Shape, interleaved, threads  # noqa: E402
+from benchmarks import end_to_end, memory
+from benchmarks.engine_lm import EngineLM
+from benchmarks.flops import gemm_rate, step_gemm_flops
+from benchmarks.markdown import mark, table
+from benchmarks.seed_lm import SEED_CLASSES
+from benchmarks.torch_lm import TorchLM
+from benchmarks.workload import CELLS, Shape, interleaved, threads
 
 #: the issue's targets: engine / torch per cell, engine / seed, GEMM fraction, memory, loop
 TORCH_TARGET = {"lstm": 1.0, "gru": 1.4, "rnn": 1.8}
@@ -242,7 +242,7 @@ def e2e_section(steps: int, bare_steps: int, help_repeats: int) -> str:
             f"{imported}"
         )
     if "skipped" in r:
-        return "\n".join(lines + [f"- training run SKIPPED: {r['skipped']}"])
+        return "\n".join([*lines, f"- training run SKIPPED: {r['skipped']}"])
     bare = r["bare_median_chars_per_s"]
     lines.append(
         f"- `rnnlab {r['overrides']}` (metrics file + MLflow sqlite, default "

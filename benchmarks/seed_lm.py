@@ -9,6 +9,8 @@ scales ``h`` before the recurrent product), with the same number of GEMM flops.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from benchmarks.workload import CLIP_NORM, LR, Chunks, Shape
@@ -22,7 +24,7 @@ class SeedLM:
     """``step()`` trains on the next chunk; subclasses give the cell's step and its backward."""
 
     #: name -> rows of the stacked weight over ``[h, x]`` (in units of H)
-    gates: dict[str, int]
+    gates: ClassVar[dict[str, int]]
     num_states = 1
 
     def __init__(self, shape: Shape):
@@ -78,7 +80,7 @@ class SeedLM:
             dy /= T * N
             grads["Wy"] += dy.T @ hs[t]
             grads["by"] += dy.sum(axis=0)
-            dstate = (dstate[0] + dy @ p["Wy"],) + dstate[1:]
+            dstate = (dstate[0] + dy @ p["Wy"], *dstate[1:])
             dstate = self.cell_backward(dstate, caches[t], grads)
         norm = np.sqrt(sum((g * g).sum() for g in grads.values()))
         scale = min(1.0, CLIP_NORM / (norm + 1e-6))
@@ -90,7 +92,7 @@ class SeedLM:
 
 
 class SeedRNN(SeedLM):
-    gates = {"": 1}
+    gates: ClassVar[dict[str, int]] = {"": 1}
 
     def cell_forward(self, state, x):
         z = np.concatenate([state[0], x], axis=1)
@@ -106,7 +108,7 @@ class SeedRNN(SeedLM):
 
 
 class SeedLSTM(SeedLM):
-    gates = {"": 4}
+    gates: ClassVar[dict[str, int]] = {"": 4}
     num_states = 2
 
     def cell_forward(self, state, x):
@@ -136,7 +138,7 @@ class SeedLSTM(SeedLM):
 
 
 class SeedGRU(SeedLM):
-    gates = {"rz": 2, "n": 1}
+    gates: ClassVar[dict[str, int]] = {"rz": 2, "n": 1}
 
     def cell_forward(self, state, x):
         H, p = self.shape.hidden, self.params

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Callable
+from functools import cache
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -40,7 +40,7 @@ class Shape:
         return self.batch * self.steps
 
 
-@lru_cache(maxsize=None)
+@cache
 def corpus_ids(vocab: int) -> np.ndarray:
     """tinyshakespeare as ids below ``vocab``: printable ASCII from 0, anything else ``vocab - 1``.
 

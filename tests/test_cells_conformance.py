@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from step_lstm import StepLSTM
 
 from rnnlab.nn import GRUCell, LSTMCell, RNNCell
 from rnnlab.testing import cell_conformance_tests
-from step_lstm import StepLSTM
 
 TestRNNTanh = cell_conformance_tests(RNNCell, options={"nonlinearity": "tanh"})
 TestRNNReLU = cell_conformance_tests(RNNCell, options={"nonlinearity": "relu"})
@@ -49,7 +49,7 @@ def test_four_chunks_of_16_carry_the_state_of_one_chunk_of_64(make_cell, sequenc
         hs, state = cell.forward(xs[16 * k : 16 * (k + 1)], state)
         chunks.append(hs)
     np.testing.assert_allclose(np.concatenate(chunks), hs_whole, rtol=1e-12, atol=1e-12)
-    for got, want in zip(state, final_whole):
+    for got, want in zip(state, final_whole, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
@@ -131,7 +131,7 @@ def test_embedded_token_inputs_match_the_embedded_vectors_fed_to_forward(make_ce
     hs_dense, final_dense = dense.forward(embedding[ids], state0)
     hs_embedded, final_embedded = embedded.forward_embedded(ids, embedding, state0)
     np.testing.assert_allclose(hs_embedded, hs_dense, rtol=1e-12, atol=1e-12)
-    for got, want in zip(final_embedded, final_dense):
+    for got, want in zip(final_embedded, final_dense, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
     dxs, dstate_dense = dense.backward(dhs)
@@ -140,7 +140,7 @@ def test_embedded_token_inputs_match_the_embedded_vectors_fed_to_forward(make_ce
     np.add.at(want, ids.ravel(), dxs.reshape(-1, 3))
     np.testing.assert_allclose(dembedding, want, rtol=1e-10, atol=1e-12)
     assert not dembedding[6].any()
-    for got, want_state in zip(dstate_embedded, dstate_dense):
+    for got, want_state in zip(dstate_embedded, dstate_dense, strict=True):
         np.testing.assert_allclose(got, want_state, rtol=1e-10, atol=1e-12)
     for name, g in dense.grads.items():
         np.testing.assert_allclose(embedded.grads[name], g, rtol=1e-10, atol=1e-12, err_msg=name)
@@ -160,7 +160,7 @@ def test_recurrent_backward_multiplies_by_the_recurrent_weight(cell_class, hidde
 
 
 def test_a_wide_lstm_matches_the_step_by_step_lstm(sequence):
-    """At H=256 (the transposed-weight backward) the LSTM still equals StepLSTM, in every gradient."""
+    """At H=256 (the transposed-weight backward) the LSTM equals StepLSTM in every gradient."""
     xs, _, _ = sequence
     rng = np.random.default_rng(3)
     chunk = LSTMCell(3, 256, np.random.default_rng(0), np.float64)
@@ -175,7 +175,7 @@ def test_a_wide_lstm_matches_the_step_by_step_lstm(sequence):
     dxs_chunk, dstate_chunk = chunk.backward(dhs)
     dxs_steps, dstate_steps = steps.backward(dhs)
     np.testing.assert_allclose(dxs_chunk, dxs_steps, rtol=1e-10, atol=1e-12)
-    for got, want in zip(dstate_chunk, dstate_steps):
+    for got, want in zip(dstate_chunk, dstate_steps, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
     for name, g in steps.grads.items():
         np.testing.assert_allclose(chunk.grads[name], g, rtol=1e-10, atol=1e-12, err_msg=name)
@@ -186,11 +186,14 @@ def test_backward_drops_the_forward_cache_so_the_next_chunk_is_not_allocated_bes
 ):
     xs, state0, dhs = sequence
     cell = make_cell()
-    kept = lambda: {
-        name
-        for name, v in vars(cell).items()  # noqa: E731
-        if isinstance(v, np.ndarray) and v.size >= xs.shape[0]
-    }
+
+    def kept():
+        return {
+            name
+            for name, v in vars(cell).items()
+            if isinstance(v, np.ndarray) and v.size >= xs.shape[0]
+        }
+
     cell.forward(xs, state0[: cell.num_states])
     assert kept()  # the forward cache
     cell.backward(dhs)

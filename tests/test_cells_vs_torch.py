@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from step_lstm import StepLSTM
 
 from rnnlab.nn import GRUCell, LSTMCell, RNNCell
-from step_lstm import StepLSTM
 
 GOLDEN = np.load(Path(__file__).parent / "golden" / "cells.npz")
 
@@ -47,7 +47,7 @@ def run(request):
     hs, final = cell.forward(golden["xs"], tuple(golden[f"{s}0"] for s in state_names))
     dxs, dstate0 = cell.backward(golden["dhs"], tuple(golden[f"d{s}_final"] for s in state_names))
     ours = {"hs": hs, "grad.xs": dxs, **{f"grad.{k}": g for k, g in cell.grads.items()}}
-    for s, final_s, dstate0_s in zip(state_names, final, dstate0):
+    for s, final_s, dstate0_s in zip(state_names, final, dstate0, strict=True):
         ours[f"{s}_final"], ours[f"grad.{s}0"] = final_s, dstate0_s
     return golden, ours, cell
 

@@ -65,7 +65,8 @@ def write_text(path: Path, alphabet: str, n: int = 3000, seed: int = 0) -> Path:
 @pytest.fixture(scope="module")
 def earlier(tmp_path_factory):
     """A folder with finished runs: ``runs/earlier`` (lstm, H=8) and the sources of foreign
-    checkpoints: ``runs/gru`` (another cell), ``runs/wide`` (H=16), ``runs/vocab`` (another text)."""
+    checkpoints: ``runs/gru`` (another cell), ``runs/wide`` (H=16), ``runs/vocab`` (another
+    text)."""
     root = tmp_path_factory.mktemp("earlier")
     text = write_text(root / "text.txt", "abcdefgh \n")
     other = write_text(root / "other.txt", "xyz \n")

@@ -1,4 +1,4 @@
-"""``rnnlab ... | head``: a reader that stops early ends the command quietly, not with a traceback."""
+"""``rnnlab ... | head``: a reader that stops early ends the command quietly, no traceback."""
 
 from __future__ import annotations
 

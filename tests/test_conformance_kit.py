@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from step_lstm import StepLSTM
 
 from rnnlab.testing import CHECKS, NotApplicable, check_cell
 from rnnlab.testing.conformance import CellUnderTest
-from step_lstm import StepLSTM
 
 pytest_plugins = ["pytester"]
 
@@ -15,7 +15,7 @@ class ClassicLSTMBug(StepLSTM):
 
     def step(self, x, state):
         h_new, new_state, cache = super().step(x, state)
-        return h_new, new_state, cache[:-1] + (h_new,)
+        return h_new, new_state, (*cache[:-1], h_new)
 
 
 class IgnoresState(StepLSTM):

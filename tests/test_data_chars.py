@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -14,9 +15,9 @@ import numpy as np
 import pytest
 
 import rnnlab
-from rnnlab.errors import RnnlabError
 from rnnlab.data import CharDataset, DataError
 from rnnlab.data.chars import context_baselines, default_corpus
+from rnnlab.errors import RnnlabError
 
 TINYSHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 ALPHABET = "abcdefghijklmnopqrstuvwxyz ."
@@ -62,7 +63,7 @@ def test_batches_are_time_major_int32_with_a_shorter_last_batch(dataset):
 
 def test_targets_are_the_inputs_shifted_by_one_step(dataset):
     batches = all_batches(dataset, "train", batch_size=4, bptt=30)
-    for (x, y), (x_next, _) in zip(batches, batches[1:]):
+    for (x, y), (x_next, _) in itertools.pairwise(batches):
         np.testing.assert_array_equal(y[:-1], x[1:])
         np.testing.assert_array_equal(y[-1], x_next[0])
 
@@ -75,7 +76,9 @@ def test_each_stream_is_a_contiguous_slice_of_the_split_across_batches(dataset):
 
 def test_every_epoch_gives_the_same_batches(dataset):
     for i in range(dataset.num_batches("train", 4, 30)):
-        for a, b in zip(dataset.batch("train", 0, i, 4, 30), dataset.batch("train", 7, i, 4, 30)):
+        for a, b in zip(
+            dataset.batch("train", 0, i, 4, 30), dataset.batch("train", 7, i, 4, 30), strict=True
+        ):
             np.testing.assert_array_equal(a, b)
 
 

@@ -97,7 +97,9 @@ def test_one_pass_over_val_or_test_covers_every_example_once_in_a_fixed_order(da
 
 
 def test_bptt_does_not_change_the_batches(dataset):
-    for a, b in zip(dataset.batch("train", 1, 3, 16, bptt=1), dataset.batch("train", 1, 3, 16, 9)):
+    for a, b in zip(
+        dataset.batch("train", 1, 3, 16, bptt=1), dataset.batch("train", 1, 3, 16, 9), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
 
 
@@ -114,15 +116,15 @@ def test_default_sizes_are_8000_4000_4000():
 
 
 def test_an_empty_split_raises_data_error():
-    with pytest.raises(DataError, match="data.val_size is 0; every split needs at least 1"):
+    with pytest.raises(DataError, match=r"data.val_size is 0; every split needs at least 1"):
         DifferenceDataset(train_size=100, val_size=0, test_size=10)
 
 
 def test_a_batch_larger_than_the_train_split_raises_data_error(dataset):
     with pytest.raises(
         DataError,
-        match="the train split has 1000 examples, fewer than one "
-        "batch of 2000; lower train.batch_size",
+        match=r"the train split has 1000 examples, fewer than one "
+        r"batch of 2000; lower train.batch_size",
     ):
         dataset.num_batches("train", 2000, bptt=2)
 

@@ -27,7 +27,7 @@ def test_temporal_order_class_is_the_order_of_the_two_relevant_symbols():
     data = TemporalOrderDataset(length=50, train_size=64, val_size=32, test_size=32, seed=1)
     x, y = data.batch("val", 0, 0, 32, 50)
     assert x.shape == (50, 32) and y.shape == (32,)
-    for column, label in zip(x.T, y):
+    for column, label in zip(x.T, y, strict=True):
         relevant = column[column >= X] - X
         assert len(relevant) == 2 and label == 2 * relevant[0] + relevant[1]
         assert 5 <= np.flatnonzero(column >= X)[0] < 10
@@ -44,5 +44,5 @@ def test_long_lag_tasks_are_deterministic_under_a_seed():
     "make", [lambda: AddingDataset(length=1), lambda: TemporalOrderDataset(length=5)]
 )
 def test_too_short_sequences_are_refused(make):
-    with pytest.raises(DataError, match="data.length"):
+    with pytest.raises(DataError, match=r"data\.length"):
         make()

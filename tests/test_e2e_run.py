@@ -168,7 +168,7 @@ def test_resumed_run_equals_an_uninterrupted_one(run_rnnlab, tmp_path):
 
     a, b = np.load(tmp_path / "whole" / "last.npz"), np.load(tmp_path / "part" / "last.npz")
     for key in a.files:
-        if key.startswith("param/") or key.startswith("optim/"):
+        if key.startswith(("param/", "optim/")):
             assert np.array_equal(a[key], b[key]), key
 
     def train_val_metrics(run_dir):

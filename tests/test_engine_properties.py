@@ -82,7 +82,8 @@ def test_gradients_match_finite_differences(case):
     def loss():
         hs, final = cell.forward(xs, state)
         return float(
-            (hs * weight_hs).sum() + sum((s * w).sum() for s, w in zip(final, weight_final))
+            (hs * weight_hs).sum()
+            + sum((s * w).sum() for s, w in zip(final, weight_final, strict=True))
         )
 
     cell.zero_grad()
@@ -117,7 +118,7 @@ def test_a_cell_run_in_chunks_equals_one_run(case, data):
         hs, state = cell.forward(chunk, state)
         pieces.append(hs.copy())
     np.testing.assert_allclose(np.concatenate(pieces), whole, rtol=1e-12, atol=1e-12)
-    for carried, at_once in zip(state, whole_final):
+    for carried, at_once in zip(state, whole_final, strict=True):
         np.testing.assert_allclose(carried, at_once, rtol=1e-12, atol=1e-12)
 
 
@@ -153,8 +154,8 @@ def test_a_language_model_run_in_bptt_chunks_equals_one_run(name, T, N, vocab, l
         pieces.append(out.copy())
     assert whole.shape == (T, N, vocab) and np.isfinite(whole).all()
     np.testing.assert_allclose(np.concatenate(pieces), whole, rtol=1e-12, atol=1e-12)
-    for layer_carried, layer_at_once in zip(state, whole_final):
-        for carried, at_once in zip(layer_carried, layer_at_once):
+    for layer_carried, layer_at_once in zip(state, whole_final, strict=True):
+        for carried, at_once in zip(layer_carried, layer_at_once, strict=True):
             np.testing.assert_allclose(carried, at_once, rtol=1e-12, atol=1e-12)
 
 
@@ -180,5 +181,5 @@ def test_truncating_the_gradient_does_not_change_the_forward_pass(name, T, N, se
     out_full, final_full = full.forward(xs, full.initial_state(N))
     out_cut, final_cut = truncated.forward(xs, truncated.initial_state(N), bptt=bptt)
     np.testing.assert_allclose(out_cut, out_full, rtol=1e-12, atol=1e-12)
-    for a, b in zip(final_cut[0], final_full[0]):
+    for a, b in zip(final_cut[0], final_full[0], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

@@ -209,7 +209,7 @@ def test_the_experiment_page_lists_every_job_with_its_params_and_metrics(
         ]
         wait_for(
             browser,
-            lambda d: all(e in row_text(d, run) for e in expected),
+            lambda d, run=run, expected=expected: all(e in row_text(d, run) for e in expected),
             f"{expected} in the row of {run.info.run_name}",
         )
     browser.save_screenshot(str(screenshot_dir / "mlflow_ui_runs.png"))

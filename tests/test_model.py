@@ -8,8 +8,8 @@ import pytest
 from rnnlab.nn import (
     GRUCell,
     LSTMCell,
-    RNNCell,
     RecurrentModel,
+    RNNCell,
     StepCell,
     l2_penalty,
     max_gradient_error,
@@ -68,7 +68,7 @@ def make_model(cell="lstm", *, dtype=np.float64, seed=0, **options) -> Recurrent
 
 
 def cross_entropy(out, targets):
-    """Mean cross-entropy of logits (..., C) against ``targets`` (...,); gradient shaped as ``out``."""
+    """Mean cross-entropy of logits (..., C) against ``targets`` (...,); gradient shaped as out."""
     loss, dout = softmax_cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1))
     return loss, dout.reshape(out.shape)
 
@@ -81,7 +81,8 @@ def random_state(model, rng):
 def gradient_error(
     model, inputs, targets, state, loss_fn=cross_entropy, before_forward=None, **forward_options
 ) -> float:
-    """Worst relative error of ``model.backward``'s parameter gradients against finite differences."""
+    """Worst relative error of ``model.backward``'s parameter gradients against finite
+    differences."""
     before_forward = before_forward or (lambda: None)
 
     def loss():
@@ -367,8 +368,8 @@ def test_two_chunks_of_8_carry_the_state_of_one_chunk_of_16(cell, rng):
     first, state = model.forward(tokens[:8], state0)
     second, final = model.forward(tokens[8:], state)
     np.testing.assert_allclose(np.concatenate([first, second]), whole, rtol=1e-12)
-    for layer, layer_whole in zip(final, final_whole):
-        for s, s_whole in zip(layer, layer_whole):
+    for layer, layer_whole in zip(final, final_whole, strict=True):
+        for s, s_whole in zip(layer, layer_whole, strict=True):
             np.testing.assert_allclose(s, s_whole, rtol=1e-12)
 
 

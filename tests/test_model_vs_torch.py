@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab.nn import GRUCell, LSTMCell, RNNCell, RecurrentModel, softmax_cross_entropy
+from rnnlab.nn import GRUCell, LSTMCell, RecurrentModel, RNNCell, softmax_cross_entropy
 
 GOLDEN = np.load(Path(__file__).parent / "golden" / "model.npz")
 CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
@@ -22,7 +22,7 @@ def assert_close(got, want, what):
 
 @pytest.fixture(params=sorted(CELLS))
 def run(request):
-    """Torch's arrays for the case, and the model with torch's weights after forward and backward."""
+    """Torch's arrays for the case, and the model with torch's weights after forward, backward."""
     case = request.param
     golden = {k.split(".", 1)[1]: GOLDEN[k] for k in GOLDEN.files if k.startswith(case + ".")}
     layers, _, H = golden["h0"].shape

@@ -1,4 +1,4 @@
-"""The example plugin package, pip-installed into a fresh venv, trains through the installed command."""
+"""The example plugin package, pip-installed into a fresh venv, trains via the installed command."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ def test_plugin_that_raises_on_import_leaves_rnnlab_usable(plugin_dist):
 
 def test_selecting_a_failed_plugin_names_its_entry_point_and_error(plugin_dist):
     plugin_dist("rnnlab-broken", {"broken": "broken_plugin"}, BROKEN)
-    with pytest.raises(PluginError, match="entry point 'broken' of rnnlab-broken 0.1.0.*libfoo"):
+    with pytest.raises(PluginError, match=r"entry point 'broken' of rnnlab-broken 0\.1\.0.*libfoo"):
         registry().get("cell", "broken")
 
 

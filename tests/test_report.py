@@ -56,7 +56,7 @@ def report(tmp_path_factory):
 def tables(markdown: str) -> list[dict[tuple[str, str], str]]:
     """Each Markdown table of the report as {(row, column): text}."""
     found, rows = [], []
-    for line in markdown.splitlines() + [""]:
+    for line in [*markdown.splitlines(), ""]:
         if line.startswith("|"):
             rows.append([c.strip() for c in line.strip("|").split("|")])
         elif rows:
@@ -65,7 +65,7 @@ def tables(markdown: str) -> list[dict[tuple[str, str], str]]:
                 {
                     (row[0], column): text
                     for row in rows[2:]
-                    for column, text in zip(header[1:], row[1:])
+                    for column, text in zip(header[1:], row[1:], strict=True)
                 }
             )
             rows = []

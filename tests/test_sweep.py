@@ -60,7 +60,7 @@ def failing_sweep(tmp_path_factory):
 
 def test_every_job_is_a_child_of_one_parent_in_the_sweeps_experiment(failing_sweep):
     tmp, _, _ = failing_sweep
-    client, runs = runs_by_experiment(tmp)
+    _client, runs = runs_by_experiment(tmp)
     assert not runs.get("Default")
     parents = [r for r in runs["rnnlab"] if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 2
@@ -92,7 +92,7 @@ def test_a_failing_job_does_not_stop_the_others_and_fails_the_sweep(failing_swee
     tmp, _, bad = failing_sweep
     assert bad.returncode == 1
     assert "2 of 4 jobs did not finish" in bad.stderr
-    client, runs = runs_by_experiment(tmp)
+    _client, runs = runs_by_experiment(tmp)
     last = max(
         (r for r in runs["rnnlab"] if "mlflow.parentRunId" not in r.data.tags),
         key=lambda r: r.info.start_time,

@@ -1,4 +1,4 @@
-"""The metrics_file tracker and read_metrics: one JSON line per metrics batch in the run directory."""
+"""The metrics_file tracker and read_metrics: a JSON line per metrics batch in the run directory."""
 
 from __future__ import annotations
 

@@ -269,7 +269,7 @@ def test_a_deleted_experiment_is_reported_with_how_to_restore_it(tmp_path, store
     client.delete_experiment(client.create_experiment(experiment))
     run = make_run(tmp_path, store, experiment)
 
-    with pytest.raises(RnnlabError, match="is deleted.*mlflow experiments restore"):
+    with pytest.raises(RnnlabError, match=r"is deleted.*mlflow experiments restore"):
         start(run)
 
 
@@ -341,7 +341,7 @@ def test_a_store_back_mid_run_gets_what_it_missed_at_the_next_checkpoint(
     assert [a.path for a in client.list_artifacts(run_id, "samples")] == ["samples/sample.txt"]
     assert client.get_run(run_id).info.status == "FINISHED"
     assert Backlog.load(run.run_dir) is None
-    warning, back, where = capsys.readouterr().err.strip().splitlines()
+    _warning, back, where = capsys.readouterr().err.strip().splitlines()
     assert back == f"rnnlab: MLflow logging to {store} works again; sent what it missed"
     assert where.startswith(f"MLflow run {run.name} ({run_id})")
 

@@ -2,20 +2,19 @@
 long-lag tasks adding (regression) and temporal_order (classification)."""
 
 from dataclasses import dataclass
-from typing import Optional
 
 from rnnlab.config import DataConfig, checked, positive
-from rnnlab.errors import ConfigError
 from rnnlab.data import CharDataset, DifferenceDataset
 from rnnlab.data.adding import AddingDataset
 from rnnlab.data.temporal_order import TemporalOrderDataset
+from rnnlab.errors import ConfigError
 from rnnlab.plugins.hookspecs import hookimpl
 
 
 @dataclass
 class CharsConfig(DataConfig):
     #: a UTF-8 text file; None uses the tinyshakespeare corpus that ships with rnnlab
-    path: Optional[str] = None
+    path: str | None = None
     train_fraction: float = checked(0.9, positive())
     val_fraction: float = checked(0.05, positive())
 

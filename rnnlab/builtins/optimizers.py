@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
-from rnnlab.errors import ConfigError
 from rnnlab.config import OptimizerConfig, below, checked, non_negative, positive
+from rnnlab.errors import ConfigError
 from rnnlab.nn.optim import SGD, Adagrad, Adam
 from rnnlab.plugins.hookspecs import hookimpl
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlparse
 
 from rnnlab.errors import ConfigError
@@ -95,7 +96,7 @@ def validate(obj, prefix: str = "") -> None:
             continue
         values = value if f.metadata.get("each") else [value]
         for v in values:
-            if isinstance(v, float) and not math.isfinite(v) or not rule.test(v):
+            if (isinstance(v, float) and not math.isfinite(v)) or not rule.test(v):
                 shown = "" if rule.hide_value else f"={value!r}"
                 raise ConfigError(f"{key}{shown} is not allowed: use {rule.allowed}")
     check = getattr(obj, "check", None)

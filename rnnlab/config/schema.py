@@ -8,7 +8,7 @@ Hydra's ConfigStore, so each is both the schema and the defaults.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from omegaconf import MISSING
 
@@ -35,8 +35,8 @@ class OptimizerConfig:
 
     name: str = MISSING
     lr: float = checked(0.1, positive())
-    clip_norm: Optional[float] = checked(5.0, positive(), optional=True)
-    clip_value: Optional[float] = checked(None, positive(), optional=True)
+    clip_norm: float | None = checked(5.0, positive(), optional=True)
+    clip_value: float | None = checked(None, positive(), optional=True)
     l2: float = checked(0.0, non_negative())
     l2_biases: bool = False
 
@@ -76,8 +76,8 @@ class TrackingConfig:
     trackers: list[str] = field(default_factory=lambda: ["metrics_file", "mlflow"])
     experiment: str = "rnnlab"
     #: None: MLFLOW_TRACKING_URI if set, else MLflow's default (sqlite:///mlflow.db in the cwd)
-    tracking_uri: Optional[str] = checked(None, no_password(), optional=True)
-    run_name: Optional[str] = None
+    tracking_uri: str | None = checked(None, no_password(), optional=True)
+    run_name: str | None = None
 
 
 @dataclass
@@ -95,4 +95,4 @@ class RunConfig:
     #: BLAS threads for this job; 0 leaves the library default
     threads: int = checked(1, non_negative())
     #: a run directory or MLflow run id to continue
-    resume: Optional[str] = None
+    resume: str | None = None

@@ -12,7 +12,8 @@ GROUP_BASES = {"cell": CellConfig, "data": DataConfig, "optimizer": OptimizerCon
 
 
 def store_configs(registry: Registry) -> None:
-    """Store ``rnnlab_schema`` and ``<group>/<name>`` for each registered cell, dataset, optimizer."""
+    """Store ``rnnlab_schema``, and ``<group>/<name>`` for each registered cell, dataset and
+    optimizer."""
     cs = ConfigStore.instance()
     cs.store(name="rnnlab_schema", node=RunConfig)
     for group, base in GROUP_BASES.items():

@@ -50,7 +50,7 @@ class AddingDataset(SequenceExamples):
         if length < 2:
             raise DataError(f"data.length is {length}; the adding problem needs at least 2 steps")
         rng = seeded_rng(seed, GENERATE_STREAM)
-        sizes = dict(zip(SPLITS, (train_size, val_size, test_size)))
+        sizes = dict(zip(SPLITS, (train_size, val_size, test_size), strict=True))
         super().__init__({name: adding_examples(rng, n, length) for name, n in sizes.items()}, seed)
         val = self.targets["val"]
         self.baselines = {

@@ -136,7 +136,7 @@ class CharDataset(TokenStreams):
         train_fraction: float = 0.9,
         val_fraction: float = 0.05,
     ):
-        if not (0 < train_fraction < 1 and 0 < val_fraction and train_fraction + val_fraction < 1):
+        if not (0 < train_fraction < 1 and val_fraction > 0 and train_fraction + val_fraction < 1):
             raise DataError(
                 f"split fractions train {train_fraction} and val {val_fraction} must be "
                 f"positive with a sum below 1 (test gets the rest); fix data.train_fraction "
@@ -146,7 +146,7 @@ class CharDataset(TokenStreams):
         points = code_points(text)
         n = len(points)
         cuts = [int(n * train_fraction), int(n * (train_fraction + val_fraction))]
-        parts = dict(zip(SPLITS, np.split(points, cuts)))
+        parts = dict(zip(SPLITS, np.split(points, cuts), strict=True))
         for name, part in parts.items():
             if len(part) < 2:
                 raise DataError(

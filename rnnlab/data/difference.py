@@ -28,7 +28,7 @@ class DifferenceDataset(SequenceExamples):
     def __init__(
         self, train_size: int = 8000, val_size: int = 4000, test_size: int = 4000, seed: int = 0
     ):
-        sizes = dict(zip(SPLITS, (train_size, val_size, test_size)))
+        sizes = dict(zip(SPLITS, (train_size, val_size, test_size), strict=True))
         for name, size in sizes.items():
             if size < 1:
                 raise DataError(f"data.{name}_size is {size}; every split needs at least 1 example")

@@ -51,7 +51,7 @@ class TemporalOrderDataset(SequenceExamples):
                 f"data.length is {length}; the temporal order problem needs at least 10 steps"
             )
         rng = seeded_rng(seed, GENERATE_STREAM)
-        sizes = dict(zip(SPLITS, (train_size, val_size, test_size)))
+        sizes = dict(zip(SPLITS, (train_size, val_size, test_size), strict=True))
         super().__init__(
             {name: temporal_order_examples(rng, n, length) for name, n in sizes.items()}, seed
         )

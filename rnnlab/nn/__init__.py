@@ -8,10 +8,9 @@ from rnnlab.nn.gradcheck import (
     relative_error,
 )
 from rnnlab.nn.gru import GRUCell
-from rnnlab.nn.lstm import LSTMCell
-from rnnlab.nn.rnn import RNNCell
 from rnnlab.nn.layers import Dropout, Embedding, Linear
 from rnnlab.nn.losses import LN2, mse, softmax_cross_entropy
+from rnnlab.nn.lstm import LSTMCell
 from rnnlab.nn.model import RecurrentModel
 from rnnlab.nn.optim import (
     SGD,
@@ -24,3 +23,33 @@ from rnnlab.nn.optim import (
     grad_norms,
     l2_penalty,
 )
+from rnnlab.nn.rnn import RNNCell
+
+__all__ = [
+    "LN2",
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "Cell",
+    "Dropout",
+    "Embedding",
+    "GRUCell",
+    "LSTMCell",
+    "Linear",
+    "Optimizer",
+    "RNNCell",
+    "RecurrentModel",
+    "State",
+    "StepCell",
+    "clip_grad_norm",
+    "clip_grad_value",
+    "global_norm",
+    "grad_norms",
+    "gradient_errors",
+    "l2_penalty",
+    "max_gradient_error",
+    "mse",
+    "numerical_gradient",
+    "relative_error",
+    "softmax_cross_entropy",
+]

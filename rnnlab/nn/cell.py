@@ -111,7 +111,7 @@ class StepCell(Cell):
         norms = np.empty(T)
         dstate = tuple(dfinal_state)
         for t in reversed(range(T)):
-            dstate = (dstate[0] + dhs[t],) + tuple(dstate[1:])
+            dstate = (dstate[0] + dhs[t], *tuple(dstate[1:]))
             norms[t] = np.linalg.norm(dstate[0])
             dxs[t], dstate = self.step_backward(dstate, self._caches[t])
         self.state_grad_norms = norms

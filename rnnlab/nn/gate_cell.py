@@ -125,7 +125,7 @@ class GateCell(Cell):
     def forward_embedded(
         self, ids: np.ndarray, embedding: np.ndarray, state: State
     ) -> tuple[np.ndarray, State]:
-        """``forward(embedding[ids], state)`` without the embedded inputs: ids (T, N), embedding (V, I).
+        """``forward(embedding[ids], state)`` without embedding: ids (T, N), embedding (V, I).
 
         Use ``backward_embedded`` after it.
         """
@@ -145,7 +145,7 @@ class GateCell(Cell):
         return None
 
     def backward(self, dhs, dfinal_state=None):
-        dpre_x, dpre_h, dstate = self._backprop_recurrent(np.array(dhs, self.dtype), dfinal_state)
+        dpre_x, _dpre_h, dstate = self._backprop_recurrent(np.array(dhs, self.dtype), dfinal_state)
         T, N, _ = dpre_x.shape
         dx2 = dpre_x.reshape(T * N, -1)
         self.grads["weight_ih"] += dx2.T @ self.xs.reshape(T * N, self.input_size)
@@ -161,7 +161,9 @@ class GateCell(Cell):
 
         Unlike ``backward``, may overwrite ``dhs`` (it saves a copy: pass an array you own).
         """
-        dpre_x, dpre_h, dstate = self._backprop_recurrent(np.asarray(dhs, self.dtype), dfinal_state)
+        dpre_x, _dpre_h, dstate = self._backprop_recurrent(
+            np.asarray(dhs, self.dtype), dfinal_state
+        )
         dtable = sum_rows_by_id(self.ids, dpre_x, len(self.embedding))
         self.grads["weight_ih"] += dtable.T @ self.embedding
         self.grads["bias_ih"] += dtable.sum(axis=0)
@@ -170,11 +172,11 @@ class GateCell(Cell):
 
     def release_cache(self) -> None:
         """Drop the forward cache, so that the next chunk's is not allocated beside it."""
-        for name in ("xs", "ids", "embedding", "hs") + self.cached:
+        for name in ("xs", "ids", "embedding", "hs", *self.cached):
             setattr(self, name, None)
 
     def _backprop_recurrent(self, dhs, dfinal_state):
-        """``backprop``, then the recurrent weight and bias gradients (one GEMM per block of rows)."""
+        """``backprop``, then the recurrent weight and bias gradients (a GEMM per block of rows)."""
         dpre_x, dpre_h, dstate = self.backprop(dhs, dfinal_state)
         T, N, _ = dpre_x.shape
         hs_prev = self.hs[:-1].reshape(T * N, self.hidden_size)

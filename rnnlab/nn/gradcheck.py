@@ -7,7 +7,7 @@ restored exactly, so ``f`` can be e.g. ``lambda: loss(cell.forward(xs, s0))``.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 

@@ -20,7 +20,7 @@ def sum_rows_by_id(ids: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
     flat = rows.reshape(len(ids), -1)
     out = np.zeros((count, flat.shape[1]), rows.dtype)
     add = np.add.reduce  # not np.sum: its Python wrapper costs more than summing 1 row
-    for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+    for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         add(flat[order[start:stop]], axis=0, out=out[sorted_ids[start]])
     return out
 

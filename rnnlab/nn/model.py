@@ -11,7 +11,7 @@ floats. Heads:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -102,14 +102,14 @@ class RecurrentModel:
         self._embedded_first = self._can_embed_first and inputs.size >= len(
             self.embed.params["weight"]
         )
-        final = []
-        for i, cell in enumerate(self.cells):
-            if i > 0:
-                x, s = cell.forward(self.between[i - 1].forward(x, train), state[i])
-            elif self._embedded_first:
-                x, s = cell.forward_embedded(inputs, self.embed.params["weight"], state[0])
-            else:
-                x, s = cell.forward(self.embed.forward(inputs) if self.embed else inputs, state[0])
+        first = self.cells[0]
+        if self._embedded_first:
+            x, s = first.forward_embedded(inputs, self.embed.params["weight"], state[0])
+        else:
+            x, s = first.forward(self.embed.forward(inputs) if self.embed else inputs, state[0])
+        final = [s]
+        for dropout, cell, s0 in zip(self.between, self.cells[1:], state[1:], strict=True):
+            x, s = cell.forward(dropout.forward(x, train), s0)
             final.append(s)
         return x, final
 
@@ -147,7 +147,7 @@ class RecurrentModel:
             return out.reshape(hs.shape[0], hs.shape[1], -1), final
         if self.head_kind == "last":
             return self.head.forward(top.forward(hs[-1], train)), final
-        every = np.concatenate(early + [hs]) if early else hs
+        every = np.concatenate([*early, hs]) if early else hs
         flat = every.transpose(1, 0, 2).reshape(every.shape[1], -1)
         return self.head.forward(top.forward(flat, train)), final
 

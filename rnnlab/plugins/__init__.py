@@ -3,4 +3,4 @@
 from rnnlab.plugins.hookspecs import hookimpl, hookspec
 from rnnlab.plugins.registry import Registration, get_registry
 
-__all__ = ["hookimpl", "hookspec", "Registration", "get_registry"]
+__all__ = ["Registration", "get_registry", "hookimpl", "hookspec"]

@@ -1,1 +1,1 @@
-"""The runner: a job's setup, the truncated-BPTT training loop, evaluation, checkpoints, sampling."""
+"""The runner: a job's setup, the truncated-BPTT loop, evaluation, checkpoints, sampling."""

@@ -7,8 +7,8 @@ from functools import partial
 
 import numpy as np
 
-from rnnlab.nn.model import RecurrentModel
 from rnnlab.errors import PluginError
+from rnnlab.nn.model import RecurrentModel
 from rnnlab.plugins.registry import Registration, Registry
 
 HEAD_FOR_TASK = {"lm": "per_step"}

@@ -33,7 +33,7 @@ class TrainingDiverged(RnnlabError):
 
 
 class Trainer:
-    """Trains ``model`` on ``dataset`` with ``optimizer`` as ``conf`` says; reports through ``hook``."""
+    """Trains ``model`` on ``dataset`` with ``optimizer`` as ``conf`` says; reports via ``hook``."""
 
     def __init__(self, conf, dataset, model, optimizer, hook, run):
         self.conf, self.data, self.model, self.opt = conf, dataset, model, optimizer

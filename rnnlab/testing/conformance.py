@@ -17,8 +17,9 @@ random draws are seeded, so a failure reproduces exactly.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -144,7 +145,7 @@ def check_deterministic_under_seed(c: CellUnderTest) -> None:
     _, state = c.hidden_like(a)
     first = a.forward(xs, state)
     for outputs in (b.forward(xs, state), a.forward(xs, state)):
-        for got, want in zip(_flatten(outputs), _flatten(first)):
+        for got, want in zip(_flatten(outputs), _flatten(first), strict=True):
             np.testing.assert_array_equal(
                 got, want, err_msg=f"{c.name}: forward is not deterministic"
             )
@@ -188,7 +189,7 @@ def check_state_carries_over_chunks(c: CellUnderTest) -> None:
         atol=1e-12,
         err_msg=f"{c.name}: chunked hs differ from one chunk",
     )
-    for k, (got, want) in enumerate(zip(state, final_whole)):
+    for k, (got, want) in enumerate(zip(state, final_whole, strict=True)):
         np.testing.assert_allclose(
             got, want, rtol=1e-12, atol=1e-12, err_msg=f"{c.name}: chunked final state[{k}] differs"
         )
@@ -211,7 +212,9 @@ def check_initial_state_gradients(c: CellUnderTest) -> None:
     case = _GradientCase(c)
     names = [f"state[{k}]" for k in range(len(case.state))]
     case.assert_matches(
-        "initial-state", dict(zip(names, case.state)), dict(zip(names, case.dstate0))
+        "initial-state",
+        dict(zip(names, case.state, strict=True)),
+        dict(zip(names, case.dstate0, strict=True)),
     )
 
 
@@ -225,7 +228,7 @@ def check_missing_final_state_grad_is_zero(c: CellUnderTest) -> None:
         dfinal = tuple(np.zeros_like(s) for s in state) if dfinal_zeros else None
         return _flatten(cell.backward(dhs, dfinal)) + list(cell.grads.values())
 
-    for got, want in zip(gradients(False), gradients(True)):
+    for got, want in zip(gradients(False), gradients(True), strict=True):
         np.testing.assert_array_equal(
             got, want, err_msg=f"{c.name}: backward(dhs, None) != backward(dhs, zeros)"
         )
@@ -395,7 +398,10 @@ class _GradientCase:
 
     def loss(self) -> float:
         hs, final = self.cell.forward(self.xs, self.state)
-        return float(np.sum(self.dhs * hs) + sum(np.sum(d * s) for d, s in zip(self.dfinal, final)))
+        return float(
+            np.sum(self.dhs * hs)
+            + sum(np.sum(d * s) for d, s in zip(self.dfinal, final, strict=True))
+        )
 
     def assert_matches(
         self, kind: str, arrays: Mapping[str, np.ndarray], analytic: Mapping[str, np.ndarray]

@@ -75,9 +75,9 @@ class MetricsFileTracker:
         if run.resumed_from_step > 0 and self.path.is_file():
             kept = [r for r in read_metrics(self.path) if r[0] <= run.resumed_from_step]
             _write_records(self.path, kept)
-            self.file = open(self.path, "a", encoding="utf-8")
+            self.file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (open for the run; closed in on_run_end)
         else:
-            self.file = open(self.path, "w", encoding="utf-8")
+            self.file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 (open for the run; closed in on_run_end)
 
     @hookimpl
     def on_metrics(self, run, step, metrics):

@@ -132,7 +132,7 @@ def plot_sweep_curves(
     panels share the y axis. Writes ``out_png`` and returns the ``Figure``.
     """
     fig, axes = _new_figure(len(panels), sharey=True)
-    for ax, (title, lines) in zip(axes, panels.items()):
+    for ax, (title, lines) in zip(axes, panels.items(), strict=True):
         for i, (label, points) in enumerate(lines.items()):
             color = _shade(i, len(lines))
             ax.plot(
@@ -164,7 +164,7 @@ def plot_sweep_profiles(panels: dict[str, dict[str, list[float]]], out_png: str 
     and returns the ``Figure``.
     """
     fig, axes = _new_figure(len(panels), sharey=True)
-    for ax, (title, lines) in zip(axes, panels.items()):
+    for ax, (title, lines) in zip(axes, panels.items(), strict=True):
         for i, (label, norms) in enumerate(lines.items()):
             _plot_profile(
                 ax,

@@ -314,7 +314,8 @@ def write_report(sweep: Sweep, out_dir: str | os.PathLike) -> list[Path]:
     text = [
         f"Sweep `{sweep.name}` (MLflow parent run `{sweep.parent_id}`, experiment "
         f"`{sweep.experiment}`): `rnnlab -m {sweep.command}`.",
-        f"{len(sweep.jobs)} job{'s' * (len(sweep.jobs) != 1)}, {job_minutes:.1f} minutes of job time in all; the sweep "
+        f"{len(sweep.jobs)} job{'s' * (len(sweep.jobs) != 1)}, "
+        f"{job_minutes:.1f} minutes of job time in all; the sweep "
         f"took {sweep.seconds / 60:.1f} minutes. Entries: the final `{sweep.metric}` of each "
         f"job, with the best of its dataset's baselines in brackets.",
         "",

@@ -14,9 +14,9 @@ from rnnlab.tracking.metrics_file import METRICS_FILE, read_metrics
 from rnnlab.tracking.mlflow_backlog import BACKLOG_FILE, Backlog
 from rnnlab.tracking.mlflow_tracker import (
     MAX_METRICS_PER_BATCH,
+    check_reachable,
     chunks,
     first_line,
-    check_reachable,
     metric_steps,
     missing_metrics,
     quiet_store_logs,

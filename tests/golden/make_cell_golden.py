@@ -39,12 +39,12 @@ def case_arrays(make_module) -> dict[str, np.ndarray]:
     final = final if is_lstm else (final,)
     dhs = torch.randn_like(hs)
     dfinal = [torch.randn_like(s) for s in final]
-    loss = (dhs * hs).sum() + sum((d * s).sum() for d, s in zip(dfinal, final))
+    loss = (dhs * hs).sum() + sum((d * s).sum() for d, s in zip(dfinal, final, strict=True))
     loss.backward()
 
     state_names = ["h", "c"][: len(state)]
     out = {"xs": xs, "dhs": dhs, "hs": hs}
-    for name, s0, d, s in zip(state_names, state, dfinal, final):
+    for name, s0, d, s in zip(state_names, state, dfinal, final, strict=True):
         out[f"{name}0"], out[f"d{name}_final"], out[f"{name}_final"] = s0[0], d[0], s[0]
         out[f"grad.{name}0"] = s0.grad[0]
     out["grad.xs"] = xs.grad

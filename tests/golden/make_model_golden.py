@@ -49,7 +49,7 @@ def case_arrays(recurrent_class) -> dict[str, np.ndarray]:
     )
     final = final if is_lstm else (final,)
     out = {"ids": ids, "targets": targets, "loss": loss, "logits": logits}
-    for name, s0, s in zip(["h", "c"], state, final):
+    for name, s0, s in zip(["h", "c"], state, final, strict=True):
         out[f"{name}0"], out[f"{name}_final"] = s0, s
     for name, p in params.items():
         out[f"param.{name}"], out[f"grad.{name}"] = p, p.grad

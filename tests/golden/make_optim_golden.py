@@ -68,7 +68,7 @@ def main() -> None:
     out = {"cases": np.array(json.dumps(CASES))}
     init = {name: rng.standard_normal(shape) for name, shape in SHAPES.items()}
     steps = []
-    for step, norm in enumerate(NORMS):
+    for norm in NORMS:
         g = {name: rng.standard_normal(shape) for name, shape in SHAPES.items()}
         scale = norm / np.sqrt(sum(np.sum(a * a) for a in g.values()))
         steps.append({name: a * scale for name, a in g.items()})

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 from rnnlab import hookimpl
 from rnnlab.config import CellConfig
-
 from rnnlab_mgu.cell import MGUCell
 
 

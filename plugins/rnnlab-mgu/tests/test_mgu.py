@@ -1,7 +1,6 @@
 """The MGU cell passes rnnlab's conformance kit, and is registered under the name ``mgu``."""
 
 from rnnlab.testing import cell_conformance_tests
-
 from rnnlab_mgu import MGUCell
 from rnnlab_mgu.plugin import MGUConfig, register_cells
 
