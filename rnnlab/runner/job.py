@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 from threadpoolctl import threadpool_limits
 
 import rnnlab
@@ -78,6 +80,18 @@ def start_trackers(run: Run, registry: Registry) -> list:
 RESUMABLE_OVERRIDES = ("resume", "train.steps")
 
 
+def broken_run_config(path: Path, exc: Exception) -> RnnlabError:
+    """One line for a run's ``config.yaml`` that is not valid YAML or not a run's config."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        problem = f"{exc.problem} at line {exc.problem_mark.line + 1}"
+    else:
+        problem = " ".join(str(exc).split("\n")[0].split())
+    return RnnlabError(
+        f"{path} is not the config of an rnnlab run ({problem}); restore it, e.g. from "
+        f"the MLflow run's artifact config/config.yaml"
+    )
+
+
 def resumed_config(reference: str, registry: Registry, overrides: list[str] = ()):
     """The saved config of the run at ``reference`` (a run directory or an MLflow run id).
 
@@ -89,11 +103,14 @@ def resumed_config(reference: str, registry: Registry, overrides: list[str] = ()
     from rnnlab.runner.resume import find_run_dir
 
     run_dir = find_run_dir(reference)
-    saved = OmegaConf.load(run_dir / CONFIG_FILE)
     base = OmegaConf.structured(RunConfig)
-    for group in ("cell", "data", "optimizer"):
-        base[group] = OmegaConf.structured(registry.get(group, saved[group]["name"]).config)
-    merged = OmegaConf.merge(base, saved)
+    try:
+        saved = OmegaConf.load(run_dir / CONFIG_FILE)
+        for group in ("cell", "data", "optimizer"):
+            base[group] = OmegaConf.structured(registry.get(group, saved[group]["name"]).config)
+        merged = OmegaConf.merge(base, saved)
+    except (yaml.YAMLError, OmegaConfBaseException, TypeError, UnicodeDecodeError) as exc:
+        raise broken_run_config(run_dir / CONFIG_FILE, exc) from None
     for override in overrides:
         key, _, value = override.partition("=")
         if key not in RESUMABLE_OVERRIDES:
