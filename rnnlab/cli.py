@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         run_command(sys.argv[1:] if argv is None else argv)
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM; a run has marked itself KILLED
-        print(f"rnnlab: {exc or 'interrupted'}", file=sys.stderr)
+        print(f"rnnlab: {str(exc) or 'interrupted'}", file=sys.stderr)
         sys.exit(130)
     except BrokenPipeError:
         # Python would complain again when it flushes stdout at exit

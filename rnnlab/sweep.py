@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import sys
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,8 +51,9 @@ class SweepCallback(Callback):
             self._start(config)
         except Exception as exc:
             problem = exc if isinstance(exc, RnnlabError) else storage_error(exc)
-            if problem is None:
-                raise
+            if problem is None:  # a bug: keep the traceback, and start no job
+                traceback.print_exc()
+                raise SystemExit(1) from None
             if self.failures is not None:  # no job will run: leave no trace
                 end_failure_records(self.failures)
             print(f"rnnlab: error: {problem}", file=sys.stderr)
@@ -61,16 +65,29 @@ class SweepCallback(Callback):
         export_sweep_process()
         names = [FAILURES_ENV, SWEEP_PROCESS_ENV]
         tracking = OmegaConf.to_container(config.tracking, resolve=True)
+        assert isinstance(tracking, dict)
         if "mlflow" in tracking["trackers"]:
             from rnnlab.tracking.mlflow_sweep import SWEEP_ENV, start_sweep
 
             self.parent = start_sweep(tracking, sweep_dir, list(config.hydra.overrides.task))
             names.extend(SWEEP_ENV)
         copy_env_to_jobs(config, names)
+        atexit.register(self._interrupted)
+
+    def _interrupted(self) -> None:
+        """At an exit before the sweep's end (Ctrl-C): its parent run ends KILLED at once."""
+        if self.failures is not None:
+            end_failure_records(self.failures)
+        if self.parent is not None:
+            from rnnlab.tracking.mlflow_sweep import end_interrupted_sweep
+
+            with contextlib.suppress(Exception):  # else it is reaped when the store is next opened
+                end_interrupted_sweep(self.parent)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        atexit.unregister(self._interrupted)
         failed = end_failure_records(self.failures) if self.failures else []
-        results = self._finish_parent() if self.parent is not None else None
+        results = self._finish_parent(self.parent) if self.parent is not None else None
         if results is not None and any(j.status != "FINISHED" for j in results):
             unfinished = [j for j in results if j.status != "FINISHED"]
             print(
@@ -81,21 +98,22 @@ class SweepCallback(Callback):
             raise SystemExit(1)
         if failed:
             print(
-                f"rnnlab: error: the sweep has {len(failed)} failed jobs: " + ", ".join(failed),
+                f"rnnlab: error: the sweep has {len(failed)} failed "
+                f"{'job' if len(failed) == 1 else 'jobs'}: " + ", ".join(failed),
                 file=sys.stderr,
             )
             raise SystemExit(1)
 
-    def _finish_parent(self) -> list[JobResult] | None:
+    def _finish_parent(self, parent: str) -> list[JobResult] | None:
         """Close the MLflow parent run and print its summary; its jobs (None if it failed)."""
         from rnnlab.tracking.mlflow_sweep import finish_sweep, summary_table
         from rnnlab.tracking.store import first_line
 
         try:
-            results = finish_sweep(self.parent)
+            results = finish_sweep(parent)
         except Exception as exc:  # the jobs ran: say what went wrong, without the summary
             problem = first_line(str(exc)) or type(exc).__name__
             print(f"rnnlab: warning: no sweep summary in MLflow ({problem})", file=sys.stderr)
             return None
-        print(f"\nsweep summary (MLflow parent run {self.parent}):\n{summary_table(results)}")
+        print(f"\nsweep summary (MLflow parent run {parent}):\n{summary_table(results)}")
         return results

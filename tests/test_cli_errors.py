@@ -19,7 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests_support import as_user_bound_by_permissions, read_only_folder, rnnlab_command
+from tests_support import (
+    TINY_DIFFERENCE,
+    as_user_bound_by_permissions,
+    read_only_folder,
+    rnnlab_command,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -34,14 +39,6 @@ TINY_CHARS = [
     "train.eval_every=2",
     "train.log_every=2",
     "sample.length=5",
-]
-TINY_DIFFERENCE = [
-    "data=difference",
-    "data.train_size=64",
-    "data.val_size=32",
-    "data.test_size=32",
-    "model.hidden_size=4",
-    "train.steps=2",
 ]
 
 

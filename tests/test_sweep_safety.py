@@ -14,18 +14,15 @@ from mlflow.tracking import MlflowClient
 
 from rnnlab.processes import process_alive
 from rnnlab.tracking.store import open_client
-from tests_support import as_user_bound_by_permissions, read_only_folder, rnnlab_command
+from tests_support import (
+    TINY_DIFFERENCE,
+    as_user_bound_by_permissions,
+    read_only_folder,
+    rnnlab_command,
+)
 
 pytestmark = pytest.mark.slow
 
-TINY = [
-    "data=difference",
-    "data.train_size=64",
-    "data.val_size=32",
-    "data.test_size=32",
-    "model.hidden_size=4",
-    "train.steps=2",
-]
 #: generous: MLflow alone retries a store it cannot open for about 100 s
 STORE_ERROR_WITHIN_S = 60
 #: how long the jobs of a killed sweep may go on
@@ -37,18 +34,20 @@ def error_lines(proc) -> list[str]:
 
 
 def test_a_sweep_without_mlflow_exits_1_when_a_job_fails(run_rnnlab, tmp_path):
-    proc = run_rnnlab("-m", "optimizer.lr=0.1,-2", *TINY, "tracking.trackers=[metrics_file]")
+    proc = run_rnnlab(
+        "-m", "optimizer.lr=0.1,-2", *TINY_DIFFERENCE, "tracking.trackers=[metrics_file]"
+    )
     assert proc.returncode == 1, proc.stderr
     assert error_lines(proc)[-1] == (
-        "rnnlab: error: the sweep has 1 failed jobs: job 1 "
-        f"[optimizer.lr=-2 {' '.join(TINY)} tracking.trackers=[metrics_file]]"
+        "rnnlab: error: the sweep has 1 failed job: job 1 "
+        f"[optimizer.lr=-2 {' '.join(TINY_DIFFERENCE)} tracking.trackers=[metrics_file]]"
     )
     assert "Traceback" not in proc.stderr
     assert not list(tmp_path.glob("multirun/*/*/.rnnlab")), "the failure records are left"
 
 
 def test_a_sweep_without_failures_exits_0_and_leaves_no_records(run_rnnlab, tmp_path):
-    proc = run_rnnlab("-m", "seed=1,2", *TINY, "tracking.trackers=[metrics_file]")
+    proc = run_rnnlab("-m", "seed=1,2", *TINY_DIFFERENCE, "tracking.trackers=[metrics_file]")
     assert proc.returncode == 0, proc.stderr
     assert not error_lines(proc)
     assert not list(tmp_path.glob("multirun/*/*/.rnnlab"))
@@ -68,7 +67,7 @@ def test_a_store_that_is_not_a_database_stops_the_sweep_before_any_job(run_rnnla
     store = tmp_path / "mlflow.db"
     store.write_bytes(bytes(range(256)) * 64)
     started = time.monotonic()
-    proc = run_rnnlab("-m", "optimizer.lr=0.1,-2", *TINY, "hydra.sweep.dir=sweep")
+    proc = run_rnnlab("-m", "optimizer.lr=0.1,-2", *TINY_DIFFERENCE, "hydra.sweep.dir=sweep")
     assert_stopped_before_any_job(
         proc, started, tmp_path / "sweep", "cannot be read (file is not a database)"
     )
@@ -80,7 +79,7 @@ def test_the_default_store_in_a_read_only_folder_stops_the_sweep_before_any_job(
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     started = time.monotonic()
     proc = subprocess.run(
-        [rnnlab_command(), "-m", "seed=1,2", *TINY, f"hydra.sweep.dir={tmp_path}/sweep"],
+        [rnnlab_command(), "-m", "seed=1,2", *TINY_DIFFERENCE, f"hydra.sweep.dir={tmp_path}/sweep"],
         cwd=locked,
         env=env,
         capture_output=True,
@@ -126,7 +125,7 @@ def test_killing_a_joblib_sweep_stops_its_workers_and_ends_their_runs(run_rnnlab
             "hydra/launcher=joblib",
             "hydra.launcher.n_jobs=2",
             "seed=1,2",
-            *TINY,
+            *TINY_DIFFERENCE,
             "train.steps=1000000",
         ],
         cwd=tmp_path,
@@ -152,10 +151,12 @@ def test_killing_a_joblib_sweep_stops_its_workers_and_ends_their_runs(run_rnnlab
         os.kill(int(pid), signal.SIGKILL)
     assert not alive, f"workers {alive} still run {WORKERS_STOP_WITHIN_S} s after the {how}"
 
-    assert run_rnnlab(*TINY).returncode == 0  # opens the store again
     client = MlflowClient(tracking_uri=f"sqlite:///{store}")
+    [parent] = {r.data.tags["mlflow.parentRunId"] for r in children}
+    if how == "Ctrl-C":  # the sweep's process ends its parent run itself
+        assert client.get_run(parent).info.status == "KILLED"
+    assert run_rnnlab(*TINY_DIFFERENCE).returncode == 0  # opens the store again
     runs = client.search_runs([client.get_experiment_by_name("rnnlab").experiment_id])
     statuses = {r.info.run_id: r.info.status for r in runs}
-    [parent] = {r.data.tags["mlflow.parentRunId"] for r in children}
     assert statuses[parent] == "KILLED"
     assert [statuses[r.info.run_id] for r in children] == ["KILLED", "KILLED"]

@@ -9,25 +9,16 @@ import subprocess
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests_support import rnnlab_command
+from tests_support import TINY_DIFFERENCE, rnnlab_command
 
 pytestmark = pytest.mark.slow
-
-TINY = [
-    "data=difference",
-    "data.train_size=64",
-    "data.val_size=32",
-    "data.test_size=32",
-    "model.hidden_size=4",
-    "train.steps=2",
-]
 
 
 def test_runs_started_together_on_a_new_store_all_finish_in_it(tmp_path):
     env = {**os.environ, "MLFLOW_TRACKING_URI": "sqlite:///mlflow.db"}
     runs = [
         subprocess.Popen(
-            [rnnlab_command(), *TINY, f"seed={seed}", f"hydra.run.dir=run{seed}"],
+            [rnnlab_command(), *TINY_DIFFERENCE, f"seed={seed}", f"hydra.run.dir=run{seed}"],
             cwd=tmp_path,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -16,6 +16,15 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+#: the smallest useful job: a few steps of a tiny model on the difference toy
+TINY_DIFFERENCE = [
+    "data=difference",
+    "data.train_size=64",
+    "data.val_size=32",
+    "data.test_size=32",
+    "model.hidden_size=4",
+    "train.steps=2",
+]
 
 
 def rnnlab_command() -> str:

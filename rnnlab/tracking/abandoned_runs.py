@@ -4,12 +4,16 @@ of a worker) are marked KILLED the next time this host opens their experiment.""
 from __future__ import annotations
 
 import socket
+from typing import TYPE_CHECKING
 
 from rnnlab.processes import process_alive
 from rnnlab.runner.run_context import HOST_TAG, PID_TAG
 
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
-def reap_abandoned_runs(client, experiment_id: str) -> list[str]:
+
+def reap_abandoned_runs(client: MlflowClient, experiment_id: str) -> list[str]:
     """Mark KILLED the RUNNING runs of this host whose process is gone; returns their ids."""
     host = socket.gethostname()
     reaped = []

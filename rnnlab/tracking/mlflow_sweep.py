@@ -52,7 +52,6 @@ def _client(uri: str):
 def start_sweep(tracking: dict, sweep_dir: str, overrides: list[str]) -> str:
     """Create the parent run; export the store, experiment and parent ids for the jobs."""
     uri = resolve_tracking_uri(tracking.get("tracking_uri"))
-    client = open_client(uri, create=True)
     name = f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
     tags = {
         "rnnlab.sweep_dir": sweep_dir,
@@ -61,6 +60,7 @@ def start_sweep(tracking: dict, sweep_dir: str, overrides: list[str]) -> str:
         PID_TAG: str(os.getpid()),
     }
     try:
+        client = open_client(uri, create=True)
         experiment_id = os.environ.get(EXPERIMENT_ID_ENV) or ensure_experiment(
             client, tracking["experiment"], uri
         )
@@ -115,6 +115,11 @@ def summary_table(results: list[JobResult]) -> str:
         status = j.status + (f": {j.error}" if j.error else "")
         lines.append(f"| {i} | {j.name} | {j.overrides} | {status} | {value} |")
     return "\n".join(lines) + "\n"
+
+
+def end_interrupted_sweep(parent_id: str) -> None:
+    """The sweep stopped before its end (Ctrl-C): its parent run ends KILLED."""
+    _client(os.environ["MLFLOW_TRACKING_URI"]).set_terminated(parent_id, "KILLED")
 
 
 def finish_sweep(parent_id: str) -> list[JobResult]:

@@ -242,6 +242,7 @@ class MlflowTracker:
     def _create(self, run) -> None:
         from mlflow.entities import Param
 
+        assert self.client is not None
         experiment_id = os.environ.get(EXPERIMENT_ID_ENV) or ensure_experiment(
             self.client, self.experiment, self.uri
         )

@@ -68,7 +68,7 @@ def check_reachable(tracking_uri: str, timeout: float = PROBE_TIMEOUT_S) -> None
     parts = urlparse(tracking_uri)
     if parts.scheme not in ("http", "https"):
         return
-    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
     try:  # without the user name a URI may carry: urllib would take it for part of the host
         urllib.request.urlopen(parts._replace(netloc=netloc).geturl(), timeout=timeout).close()
     except urllib.error.HTTPError:
