@@ -5,7 +5,8 @@ hard (SIGKILL, out of memory): they would train on and log to MLflow with nobody
 to collect them. Each such job watches the sweep's process; once it is gone the
 job is interrupted as by Ctrl-C (its run ends KILLED, with how to resume it) and
 its process exits. A job that cannot end within ``GRACE_S`` is ended at once; its
-run is then marked KILLED the next time the store is opened on this host.
+run is then marked KILLED the next time the store is opened on this host. Jobs on
+other machines (a Slurm or Ray cluster) cannot see the sweep's process: they run on.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Iterator
 
 from rnnlab.processes import process_alive, process_identity
 
-#: the sweep's process, as ``process_identity`` gives it
+#: the sweep's process: ``<host>/<process_identity>``
 SWEEP_PROCESS_ENV = "RNNLAB_SWEEP_PROCESS"
 #: seconds between two looks at the sweep's process
 POLL_S = 0.5
@@ -31,7 +33,7 @@ ORPHAN_EXIT = 143
 
 def export_sweep_process() -> None:
     """In the sweep's process: name it to the jobs."""
-    os.environ[SWEEP_PROCESS_ENV] = process_identity(os.getpid())
+    os.environ[SWEEP_PROCESS_ENV] = f"{socket.gethostname()}/{process_identity(os.getpid())}"
 
 
 def _leave(message: str) -> None:
@@ -52,9 +54,9 @@ def _watch(sweep: str, done: threading.Event, orphaned: threading.Event) -> None
 @contextlib.contextmanager
 def stop_with_the_sweep() -> Iterator[None]:
     """Run a job so that it stops when the sweep's process dies (a no-op outside a sweep,
-    and for jobs in the sweep's own process)."""
-    sweep = os.environ.get(SWEEP_PROCESS_ENV)
-    if not sweep or sweep.partition(":")[0] == str(os.getpid()):
+    for jobs in the sweep's own process, and on other machines)."""
+    host, _, sweep = os.environ.get(SWEEP_PROCESS_ENV, "").rpartition("/")
+    if host != socket.gethostname() or sweep.partition(":")[0] == str(os.getpid()):
         yield
         return
     if not process_alive(sweep):

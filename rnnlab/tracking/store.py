@@ -49,8 +49,8 @@ def resolve_tracking_uri(configured: str | None) -> str:
     MLflow 3's default is ``sqlite:///mlflow.db`` in the working directory (returned
     with an absolute path), unless ``./mlruns`` holds data of the old file store.
     """
-    if configured:
-        return configured
+    if configured or os.environ.get("MLFLOW_TRACKING_URI"):  # without importing mlflow
+        return configured or os.environ["MLFLOW_TRACKING_URI"]
     import mlflow
 
     return mlflow.get_tracking_uri()
