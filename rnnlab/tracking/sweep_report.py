@@ -12,8 +12,10 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import unquote, urlparse
 
 from rnnlab.errors import RnnlabError
@@ -30,6 +32,8 @@ PROFILE_ARTIFACT = f"plots/{PROFILES_FILE}"
 REPORT_FILE = "report.md"
 CURVES_PNG = "val_curves.png"
 PROFILES_PNG = "grad_profiles.png"
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -278,13 +282,14 @@ def markdown_table(sweep: Sweep, entry=metric_entry, title: str | None = None) -
     return "\n".join(lines) + "\n"
 
 
-def _per_cell(sweep: Sweep, value) -> dict[str, dict[str, object]]:
+def _per_cell(sweep: Sweep, value: Callable[[Job], T | None]) -> dict[str, dict[str, T]]:
     """{cell: {label: value(job)}} for the jobs where ``value`` is not None, by column."""
-    panels: dict[str, dict[str, object]] = {cell: {} for cell in sweep.cells()}
+    panels: dict[str, dict[str, T]] = {cell: {} for cell in sweep.cells()}
     for column in sweep.columns():
         for job in sweep.jobs:
-            if sweep.column(job) == column and value(job) is not None:
-                panels[job.cell][sweep.label(job)] = value(job)
+            v = value(job)
+            if sweep.column(job) == column and v is not None:
+                panels[job.cell][sweep.label(job)] = v
     return panels
 
 
