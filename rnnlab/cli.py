@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from importlib.resources import files
+from typing import cast
 
 import hydra
 from hydra.errors import HydraException
@@ -135,7 +136,7 @@ def hydra_main(cfg: DictConfig):
 
     from rnnlab.runner.job import run_job
 
-    hydra_cfg = HydraConfig.get()
+    hydra_cfg = cast(DictConfig, HydraConfig.get())  # typed HydraConf; a DictConfig at run time
     if hydra_cfg.mode != RunMode.MULTIRUN:
         try:
             return run_job(cfg, to_run_config(cfg), hydra_cfg)

@@ -17,6 +17,7 @@ import re
 import sys
 import time
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import urlparse
 
 from rnnlab.errors import RnnlabError
@@ -154,7 +155,7 @@ class MlflowTracker:
         tracking = run.config["tracking"]
         self.uri = resolve_tracking_uri(tracking.get("tracking_uri"))
         self.experiment = tracking["experiment"]
-        self.client = None
+        self.client: Any = None  # an MlflowClient from on_run_start on (imported lazily)
         self.run_id: str | None = None
         self.pending: list = []
         self.last_logged_step: dict[str, int] = {}
@@ -288,6 +289,8 @@ class MlflowTracker:
 
     def _reconnect(self) -> None:
         """After a failure: if the store answers again, send what it missed and log on."""
+        if self.run_id is None or self.backlog is None:
+            return
         try:
             check_reachable(self.uri, RECONNECT_PROBE_S)
             self.client.get_run(self.run_id)
