@@ -1,4 +1,5 @@
-"""The sweep's Hydra callback: an MLflow parent run around ``rnnlab -m`` jobs, and a summary."""
+"""The sweep's Hydra callback: an MLflow parent run around ``rnnlab -m`` jobs, a summary, and
+an exit status that says whether every job finished."""
 
 from __future__ import annotations
 

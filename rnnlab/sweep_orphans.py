@@ -69,7 +69,7 @@ def stop_with_the_sweep() -> Iterator[None]:
         yield
     except KeyboardInterrupt as exc:
         if orphaned.is_set():
-            _leave(f"the sweep's process is gone; {exc or 'job interrupted'}")
+            _leave(f"the sweep's process is gone; {str(exc) or 'job interrupted'}")
         raise
     finally:
         done.set()
