@@ -183,10 +183,16 @@ def _check_readable(database: Path, uri: str) -> None:
 @contextlib.contextmanager
 def creation_lock(database: Path) -> Iterator[None]:
     """Hold an exclusive lock on the folder of ``database`` (no file is left behind):
-    while one process creates or upgrades the store's tables, the others wait."""
-    fd = os.open(database.absolute().parent, os.O_RDONLY)
+    while one process creates or upgrades the store's tables, the others wait. Where a
+    file system cannot lock a folder, it goes on unlocked, as MLflow alone would."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fd = os.open(database.absolute().parent, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)
