@@ -110,6 +110,7 @@ class GateCell(Cell):
         raise NotImplementedError
 
     def forward(self, xs, state):
+        self.release_cache()  # a forward without backward (evaluation) must not hold two caches
         xs = np.asarray(xs, self.dtype)
         T, N, _ = xs.shape
         pre = self.projection_buffer(T, N, state)
@@ -129,6 +130,7 @@ class GateCell(Cell):
 
         Use ``backward_embedded`` after it.
         """
+        self.release_cache()
         table = np.asarray(embedding, self.dtype) @ self.params["weight_ih"].T
         table += self.input_bias()
         self.xs, self.ids, self.embedding = None, ids, embedding
