@@ -27,7 +27,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from typing import BinaryIO
 
@@ -248,7 +248,7 @@ class CharDataset(TokenStreams):
         """Token ids of ``text``, int32 ``(len(text),)``; unseen characters become ``unk_id``."""
         return self._lookup(code_points(text))
 
-    def decode(self, ids) -> str:
+    def decode(self, ids: Iterable[int]) -> str:
         """The text of a 1-D sequence of token ids; ``unk_id`` is written as U+FFFD."""
         ids = np.asarray(ids, dtype=np.int64)
         if ids.ndim != 1 or (ids.size and not 0 <= ids.min() <= ids.max() < self.vocab_size):

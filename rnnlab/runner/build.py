@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from rnnlab.config.schema import RunConfig
 from rnnlab.data.base import Dataset
 from rnnlab.errors import PluginError
 from rnnlab.nn.model import CellFactory, RecurrentModel
+from rnnlab.nn.optim import Optimizer
 from rnnlab.plugins.registry import Registration, Registry
 from rnnlab.runner.memory import (
     MemoryNeed,
@@ -25,12 +27,12 @@ HEAD_FOR_TASK = {"lm": "per_step"}
 EMBED_SIZE_BOUND = 256
 
 
-def options(config) -> dict:
+def options(config: Any) -> dict[str, Any]:
     """A group node's options for its constructor: every field but ``name``."""
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.name != "name"}
 
 
-def build_dataset(conf, registry: Registry):
+def build_dataset(conf: RunConfig, registry: Registry) -> Dataset:
     reg = registry.get("data", conf.data.name)
     return reg.obj(conf.data, conf.seed)
 
@@ -105,7 +107,7 @@ def memory_settings(dataset: Dataset) -> list[str]:
     ]
 
 
-def build_model(conf, dataset, registry: Registry) -> RecurrentModel:
+def build_model(conf: RunConfig, dataset: Dataset, registry: Registry) -> RecurrentModel:
     """The model ``conf`` asks for; NotEnoughMemory (before anything large is allocated)
     if it would not fit."""
     reg = registry.get("cell", conf.cell.name)
@@ -134,6 +136,6 @@ def build_model(conf, dataset, registry: Registry) -> RecurrentModel:
     )
 
 
-def build_optimizer(conf, model: RecurrentModel, registry: Registry):
+def build_optimizer(conf: RunConfig, model: RecurrentModel, registry: Registry) -> Optimizer:
     reg = registry.get("optimizer", conf.optimizer.name)
     return reg.obj(model.params, conf.optimizer)
