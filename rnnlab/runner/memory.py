@@ -16,7 +16,7 @@ The estimate adds up, in bytes of the run's float dtype:
 Parameter counts are exact for any cell whose parameter count is a quadratic in
 the hidden size (the built-in cells and any gate cell): the cell is built at
 hidden sizes 1, 2 and 3 and the count extrapolated. tests/test_memory.py holds
-the estimate against the measured peak of real training steps.
+the estimate within 2x of the traced peak of real runs.
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnlab.errors import RnnlabError
-from rnnlab.nn.cell import Cell
+from rnnlab.nn.model import CellFactory
 from rnnlab.nn.optim import Optimizer
 
-CellFactory = Callable[..., Cell]
 #: builds the run's optimizer over a dict of parameters
 OptimizerFactory = Callable[[dict[str, np.ndarray]], Optimizer]
 
