@@ -12,6 +12,7 @@ from rnnlab.nn.lstm import LSTMCell
 from rnnlab.nn.rnn import RNNCell
 from rnnlab.nn.layers import Dropout, Embedding, Linear
 from rnnlab.nn.losses import LN2, mse, softmax_cross_entropy
+from rnnlab.nn import parallel
 from rnnlab.nn.model import RecurrentModel
 from rnnlab.nn.optim import (
     SGD,

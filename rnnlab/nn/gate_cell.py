@@ -14,10 +14,16 @@ weight and embedding gradients are two small (V-row) GEMMs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from rnnlab.nn import parallel
 from rnnlab.nn.cell import Cell, State
 from rnnlab.nn.layers import sum_rows_by_id
+
+#: ``(dpre_t, out) -> out``: one step's ``dpre_t (n, G*H) @ weight_hh`` into ``out`` (n, H)
+StepBackward = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def sigmoid_(a: np.ndarray) -> np.ndarray:
@@ -35,8 +41,15 @@ def one_minus_square(a: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.subtract(1, out, out=out)
 
 
+def squared_norm(a: np.ndarray) -> float:
+    """The sum of the squares of the contiguous array ``a``."""
+    flat = a.reshape(-1)
+    return float(np.dot(flat, flat))
+
+
 def add_matmul(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
-    """``out += a @ b``, with no temporary product when ``out`` is all zeros.
+    """``out += a @ b``, with no temporary product when ``out`` is all zeros (rows split across
+    the engine's threads).
 
     Gradients are usually zeroed before each step, so the product can go
     straight into them: that skips allocating an array of ``out``'s size (for
@@ -44,9 +57,9 @@ def add_matmul(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
     that adds it, for one read of ``out`` that stops at its first non-zero.
     """
     if out.any():
-        out += a @ b
+        out += parallel.matmul(a, b)
     else:
-        np.matmul(a, b, out=out)
+        parallel.matmul(a, b, out)
 
 
 class GateCell(Cell):
@@ -210,11 +223,12 @@ class GateCell(Cell):
         """
         return np.matmul(self.params["weight_hh"], h.T, out=buffer).T
 
-    def recurrent_backward(self, batch: int):
-        """A function ``(dpre_t, out) -> out``: ``dpre_t (N, G*H) @ weight_hh`` into ``out`` (N, H).
+    def recurrent_backward(self) -> Callable[[int], StepBackward]:
+        """A factory ``batch -> step``, ``step(dpre_t, out)``: ``dpre_t (n, G*H) @ weight_hh``
+        into ``out`` (n, H), for blocks of ``batch`` rows (one per thread).
 
         From H=256 on, computed as ``weight_hh.T @ dpre_t.T`` with a contiguous copy
-        of the transposed weight (made once per chunk) into an (H, N) buffer, then
+        of the transposed weight (made once per chunk) into an (H, n) buffer, then
         copied transposed into ``out``: 1.2x faster GEMMs for N=32 (H=256 and 512;
         whole LSTM step 1.03x and 1.07x), but 0.94-0.98x at H=128. Not for the
         plain RNN (one gate): its step gained at most 3% at H=512, and the copy
@@ -222,16 +236,20 @@ class GateCell(Cell):
         """
         weight = self.params["weight_hh"]
         if self.hidden_size < 256 or self.num_gates == 1:
-            return lambda dpre_t, out: np.matmul(dpre_t, weight, out=out)
+            return lambda batch: lambda dpre_t, out: np.matmul(dpre_t, weight, out=out)
         weight_t = np.ascontiguousarray(weight.T)
-        buffer = np.empty((self.hidden_size, batch), self.dtype)
 
-        def backward_step(dpre_t, out):
-            np.matmul(weight_t, dpre_t.T, out=buffer)
-            np.copyto(out, buffer.T)
-            return out
+        def for_rows(batch: int) -> StepBackward:
+            buffer = np.empty((self.hidden_size, batch), self.dtype)
 
-        return backward_step
+            def backward_step(dpre_t: np.ndarray, out: np.ndarray) -> np.ndarray:
+                np.matmul(weight_t, dpre_t.T, out=buffer)
+                np.copyto(out, buffer.T)
+                return out
+
+            return backward_step
+
+        return for_rows
 
     def hidden_outputs(self) -> np.ndarray:
         """The output ``hs[1:]`` (T, N, H) as a read-only view.

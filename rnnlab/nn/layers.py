@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab.nn import parallel
+
 
 def sum_rows_by_id(ids: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
     """Per id below ``count``, the sum of the ``rows`` (ids.shape + (D,)) it labels: (count, D).
@@ -59,7 +61,7 @@ class Linear:
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` (M, in) -> (M, out)."""
         self._x = x
-        y = x @ self.params["weight"].T
+        y = parallel.matmul(x, self.params["weight"].T)
         y += self.params["bias"]
         return y
 
@@ -69,9 +71,9 @@ class Linear:
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """``dy`` (M, out) -> dx (M, in); accumulates weight and bias gradients."""
-        self.grads["weight"] += dy.T @ self._x
+        self.grads["weight"] += parallel.matmul(dy.T, self._x)
         self.grads["bias"] += dy.sum(axis=0)
-        return dy @ self.params["weight"]
+        return parallel.matmul(dy, self.params["weight"])
 
 
 class Dropout:

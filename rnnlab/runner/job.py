@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from omegaconf import OmegaConf
-from threadpoolctl import threadpool_limits
 
 import rnnlab
 from rnnlab.errors import RnnlabError, storage_error
@@ -19,7 +18,7 @@ from rnnlab.runner.checkpoint import LAST, Checkpoint, remove_partial_writes
 from rnnlab.runner.interruption import RunInterrupted, interrupted_message, sigterm_as_interrupt
 from rnnlab.runner.progress import format_metrics
 from rnnlab.runner.run_context import HOST_TAG, OVERRIDES_TAG, PID_TAG, Run
-from rnnlab.runner.threads import blas_threads
+from rnnlab.runner.threads import compute_threads, job_threads
 from rnnlab.runner.trainer import PROFILES_FILE, Trainer
 
 CONFIG_FILE = "config.yaml"
@@ -133,7 +132,7 @@ def run_job(cfg, conf, hydra_cfg) -> float:
     run = make_run(OmegaConf.to_container(cfg, resolve=True), run_dir)
     run.tags[OVERRIDES_TAG] = " ".join(hydra_cfg.overrides.task)
     hook = registry.plugins.pm.hook
-    with threadpool_limits(limits=blas_threads(conf.threads, hydra_cfg)), sigterm_as_interrupt():
+    with compute_threads(job_threads(conf.threads, hydra_cfg)), sigterm_as_interrupt():
         trainer = None
         if ckpt is None:
             OmegaConf.save(cfg, run_dir / CONFIG_FILE, resolve=True)

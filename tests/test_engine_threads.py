@@ -1,0 +1,59 @@
+"""The engine's batch-parallel threads give the single-thread results (rows never interact)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnlab.nn import GRUCell, LSTMCell, RecurrentModel, RNNCell, parallel, softmax_cross_entropy
+
+
+@pytest.fixture
+def engine_threads():
+    """Set the engine's thread count for one test; back to 1 afterwards."""
+    yield parallel.set_num_threads
+    parallel.set_num_threads(1)
+
+
+def train_step(cell_class, hidden: int, threads: int) -> dict[str, np.ndarray]:
+    """One forward and backward of a char-LM (uneven blocks: 7 streams), in float64."""
+    parallel.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    model = RecurrentModel(
+        cell_class,
+        vocab_size=11,
+        embed_size=11,
+        hidden_size=hidden,
+        output_size=11,
+        rng=np.random.default_rng(1),
+        dtype=np.float64,
+    )
+    ids = rng.integers(0, 11, (16, 7))
+    state = [tuple(rng.standard_normal((7, hidden)) for _ in s) for s in model.initial_state(7)]
+    logits, final = model.forward(ids, state)
+    _, dlogits = softmax_cross_entropy(logits.reshape(-1, 11), np.roll(ids, -1, 0).reshape(-1))
+    model.backward(dlogits.reshape(logits.shape))
+    out = {f"grad {k}": g.copy() for k, g in model.grads.items()}
+    out.update({f"final {i}": s for i, s in enumerate(final[0])})
+    out["logits"], out["norms"] = logits, model.state_grad_norms[0]
+    return out
+
+
+@pytest.mark.parametrize("cell_class", [RNNCell, LSTMCell, GRUCell])
+@pytest.mark.parametrize("hidden", [5, 256])
+def test_two_and_three_threads_match_one(engine_threads, cell_class, hidden):
+    want = train_step(cell_class, hidden, 1)
+    for threads in (2, 3):
+        got = train_step(cell_class, hidden, threads)
+        for name, value in want.items():
+            np.testing.assert_allclose(got[name], value, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+def test_row_blocks_cover_the_rows_in_order():
+    assert parallel.row_blocks(7, 3) == [slice(0, 2), slice(2, 4), slice(4, 7)]
+    assert parallel.row_blocks(1, 4) == [slice(0, 1)]
+
+
+def test_thread_count_must_be_positive():
+    with pytest.raises(ValueError, match="at least 1"):
+        parallel.set_num_threads(0)
