@@ -57,3 +57,12 @@ def test_row_blocks_cover_the_rows_in_order():
 def test_thread_count_must_be_positive():
     with pytest.raises(ValueError, match="at least 1"):
         parallel.set_num_threads(0)
+
+
+def test_the_pool_threads_follow_the_callers_errstate(engine_threads):
+    engine_threads(2)
+    states = parallel.run_blocks(lambda rows: np.geterr()["over"], parallel.row_blocks(2))
+    assert states == ["warn", "warn"]
+    with np.errstate(over="ignore"):
+        states = parallel.run_blocks(lambda rows: np.geterr()["over"], parallel.row_blocks(2))
+    assert states == ["ignore", "ignore"]

@@ -14,6 +14,7 @@ threads at once serialises its calls and spins its own workers on the same cores
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import os
 from collections.abc import Callable
@@ -62,13 +63,17 @@ def row_blocks(rows: int, parts: int | None = None) -> list[slice]:
 
 
 def run_blocks(fn: Callable[[slice], R], blocks: list[slice]) -> list[R]:
-    """``[fn(b) for b in blocks]``: the first block in the calling thread, the others in the pool."""
+    """``[fn(b) for b in blocks]``: the first block in the calling thread, the others in the pool.
+
+    Each block runs in a copy of the caller's context, so ``np.errstate`` (a context
+    variable) applies to the pool's threads as it does to the caller's.
+    """
     global _pool
     if len(blocks) == 1:
         return [fn(blocks[0])]
     if _pool is None:
         _pool = ThreadPoolExecutor(_threads - 1, thread_name_prefix="rnnlab-nn")
-    futures = [_pool.submit(fn, b) for b in blocks[1:]]
+    futures = [_pool.submit(contextvars.copy_context().run, fn, b) for b in blocks[1:]]
     first = fn(blocks[0])
     return [first] + [f.result() for f in futures]
 
