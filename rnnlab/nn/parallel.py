@@ -27,8 +27,9 @@ R = TypeVar("R")
 
 _threads = 1
 _pool: ThreadPoolExecutor | None = None
-#: below this many multiply-adds a GEMM is not worth splitting (a thread hand-off is ~20 us)
-MIN_SPLIT_MACS = 1 << 21
+#: below this much work (multiply-adds, or elements of an elementwise pass) a job is not worth
+#: splitting: a thread hand-off costs about 20 us
+MIN_SPLIT_WORK = 1 << 17
 
 
 def set_num_threads(count: int) -> None:
@@ -62,6 +63,11 @@ def row_blocks(rows: int, parts: int | None = None) -> list[slice]:
     return [slice(a, b) for a, b in itertools.pairwise(bounds)]
 
 
+def blocks(rows: int, work_per_row: int) -> list[slice]:
+    """``row_blocks(rows)``, or one block when the whole job is too small to split."""
+    return row_blocks(rows) if rows * work_per_row >= MIN_SPLIT_WORK else [slice(0, rows)]
+
+
 def run_blocks(fn: Callable[[slice], R], blocks: list[slice]) -> list[R]:
     """``[fn(b) for b in blocks]``: the first block in the calling thread, the others in the pool.
 
@@ -82,8 +88,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     """``a @ b`` (M, P) for ``a`` (M, K) and ``b`` (K, P), the rows split across the threads."""
     if out is None:
         out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
-    blocks = row_blocks(a.shape[0])
-    if len(blocks) == 1 or a.shape[0] * a.shape[1] * b.shape[1] < MIN_SPLIT_MACS:
-        return np.matmul(a, b, out=out)
-    run_blocks(lambda rows: np.matmul(a[rows], b, out=out[rows]), blocks)
+    run_blocks(
+        lambda rows: np.matmul(a[rows], b, out=out[rows]), blocks(len(a), a.shape[1] * b.shape[1])
+    )
     return out
