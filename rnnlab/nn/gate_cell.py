@@ -111,7 +111,7 @@ class GateCell(Cell):
 
     def backprop(
         self, dhs: np.ndarray, dfinal_state: State | None
-    ) -> tuple[np.ndarray, np.ndarray, State]:
+    ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, ...], State]:
         """The backward sweep: ``(dpre_x, dpre_h, dstate0)``; may overwrite ``dhs`` (T, N, H).
 
         ``dpre_x`` and ``dpre_h`` (T, N, G*H) are the gradients of the input and

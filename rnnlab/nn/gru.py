@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.nn import parallel
+from rnnlab.nn.cell import State
 from rnnlab.nn.gate_cell import GateCell, one_minus_square, sigmoid_, squared_norm
 
 
@@ -27,11 +28,11 @@ class GRUCell(GateCell):
         bias[: 2 * H] += self.params["bias_hh"][: 2 * H]
         return bias
 
-    def recur(self, acts, state):
+    def recur(self, acts: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         H = self.hidden_size
         b_hn = self.params["bias_hh"][2 * H :]
-        hs = self.hidden_sequence(*acts.shape[:2], state)
         T, N, _ = acts.shape
+        hs = self.hidden_sequence(T, N, state)
         hn = np.empty((T, N, H), self.dtype)  # W_hn h + b_hn, kept for backward
 
         def rows_forward(rows: slice) -> None:
@@ -57,7 +58,9 @@ class GRUCell(GateCell):
         self.acts, self.hn = acts, hn
         return self.hidden_outputs(), (hs[-1].copy(),)
 
-    def backprop(self, dhs, dfinal_state):
+    def backprop(
+        self, dhs: np.ndarray, dfinal_state: State | None
+    ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, ...], State]:
         T, N, H = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
         through_weight_for = self.recurrent_backward()
@@ -105,5 +108,5 @@ class GRUCell(GateCell):
 
         squares = parallel.run_blocks(rows_backward, parallel.row_blocks(N))
         self.state_grad_norms = np.sqrt(sum(squares))
-        dpre = dpre.reshape(T, N, 3 * H)
-        return dpre, (dpre[:, :, : 2 * H], dhn), (dh,)
+        dpre_x = dpre.reshape(T, N, 3 * H)
+        return dpre_x, (dpre_x[:, :, : 2 * H], dhn), (dh,)

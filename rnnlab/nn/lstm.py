@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.nn import parallel
+from rnnlab.nn.cell import State
 from rnnlab.nn.gate_cell import GateCell, one_minus_square, squared_norm
 
 
@@ -38,9 +39,9 @@ class LSTMCell(GateCell):
         self.params["bias_ih"][H : 2 * H] = forget_bias
         self.params["bias_hh"][H : 2 * H] = 0.0
 
-    def recur(self, acts, state):
-        hs = self.hidden_sequence(*acts.shape[:2], state)
+    def recur(self, acts: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         T, N, _ = acts.shape
+        hs = self.hidden_sequence(T, N, state)
         H = self.hidden_size
         cs = np.empty((T + 1, N, H), self.dtype)
         cs[0] = state[1]
@@ -73,7 +74,9 @@ class LSTMCell(GateCell):
         self.acts, self.cs, self.tanh_cs = acts, cs, tanh_cs
         return self.hidden_outputs(), (hs[-1].copy(), cs[-1].copy())
 
-    def backprop(self, dhs, dfinal_state):
+    def backprop(
+        self, dhs: np.ndarray, dfinal_state: State | None
+    ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, ...], State]:
         T, N, H = dhs.shape
         dh, dc0 = self.final_state_grads(dfinal_state, N)
         through_weight_for = self.recurrent_backward()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.nn import parallel
+from rnnlab.nn.cell import State
 from rnnlab.nn.gate_cell import GateCell, squared_norm
 
 
@@ -54,7 +55,7 @@ class RNNCell(GateCell):
         """The outputs ``hs[1:]`` themselves: each step adds its recurrent term in place."""
         return self.hidden_sequence(steps, batch, state)[1:]
 
-    def recur(self, pre, state):
+    def recur(self, pre: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         hs = self.hs  # pre is hs[1:]
 
         def rows_forward(rows: slice) -> None:
@@ -67,7 +68,9 @@ class RNNCell(GateCell):
         parallel.run_blocks(rows_forward, parallel.row_blocks(pre.shape[1]))
         return self.hidden_outputs(), (hs[-1].copy(),)
 
-    def backprop(self, dhs, dfinal_state):
+    def backprop(
+        self, dhs: np.ndarray, dfinal_state: State | None
+    ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, ...], State]:
         T, N, _ = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
         through_weight_for = self.recurrent_backward()
