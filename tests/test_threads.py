@@ -48,3 +48,24 @@ def test_compute_threads_runs_the_engine_on_its_threads_and_the_blas_on_one():
         assert parallel.get_num_threads() == 3
         assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
     assert parallel.get_num_threads() == 1
+
+
+def test_a_checkpoint_records_the_thread_count_and_a_resume_on_another_says_so(tmp_path, caplog):
+    import numpy as np
+
+    from rnnlab.nn import parallel
+    from rnnlab.runner.checkpoint import Checkpoint, save_checkpoint
+
+    params = {"w": np.ones(3, np.float32)}
+    parallel.set_num_threads(2)
+    try:
+        save_checkpoint(tmp_path / "last.npz", params, {}, [], {"step": 1})
+    finally:
+        parallel.set_num_threads(1)
+    ckpt = Checkpoint(tmp_path / "last.npz")
+    assert ckpt.meta["threads"] == 2
+    with caplog.at_level("WARNING", logger="rnnlab"):
+        ckpt.load_into(params)
+    (record,) = caplog.records
+    assert "resuming on 1 thread(s), the checkpoint's run used 2" in record.getMessage()
+    assert "\n" not in record.getMessage()

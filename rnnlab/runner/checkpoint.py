@@ -159,7 +159,7 @@ class Checkpoint:
 
     def load_into(self, params: dict) -> None:
         self.check_params(params)
-        saved, now = (self.meta or {}).get("threads"), parallel.get_num_threads()
+        saved, now = self.meta.get("threads"), parallel.get_num_threads()
         if saved is not None and saved != now:
             log.warning(
                 "resuming on %d thread(s), the checkpoint's run used %d: the rest of the run "
