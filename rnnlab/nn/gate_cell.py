@@ -126,10 +126,10 @@ class GateCell(Cell):
         xs = np.asarray(xs, self.dtype)
         T, N, _ = xs.shape
         pre = self.projection_buffer(T, N, state)
-        pre = np.matmul(
+        pre = parallel.matmul(
             xs.reshape(T * N, self.input_size),
             self.params["weight_ih"].T,
-            out=None if pre is None else pre.reshape(T * N, -1),
+            None if pre is None else pre.reshape(T * N, -1),
         )
         pre += self.input_bias()
         self.xs, self.ids, self.embedding = xs, None, None
@@ -142,7 +142,7 @@ class GateCell(Cell):
 
         Use ``backward_embedded`` after it.
         """
-        table = np.asarray(embedding, self.dtype) @ self.params["weight_ih"].T
+        table = parallel.matmul(np.asarray(embedding, self.dtype), self.params["weight_ih"].T)
         table += self.input_bias()
         self.xs, self.ids, self.embedding = None, ids, embedding
         T, N = ids.shape
@@ -161,9 +161,9 @@ class GateCell(Cell):
         dpre_x, dpre_h, dstate = self._backprop_recurrent(np.array(dhs, self.dtype), dfinal_state)
         T, N, _ = dpre_x.shape
         dx2 = dpre_x.reshape(T * N, -1)
-        self.grads["weight_ih"] += dx2.T @ self.xs.reshape(T * N, self.input_size)
+        self.grads["weight_ih"] += parallel.matmul(dx2.T, self.xs.reshape(T * N, self.input_size))
         self.grads["bias_ih"] += dx2.sum(axis=0)
-        dxs = (dx2 @ self.params["weight_ih"]).reshape(T, N, self.input_size)
+        dxs = parallel.matmul(dx2, self.params["weight_ih"]).reshape(T, N, self.input_size)
         self.release_cache()
         return dxs, dstate
 
@@ -176,10 +176,10 @@ class GateCell(Cell):
         """
         dpre_x, dpre_h, dstate = self._backprop_recurrent(np.asarray(dhs, self.dtype), dfinal_state)
         dtable = sum_rows_by_id(self.ids, dpre_x, len(self.embedding))
-        self.grads["weight_ih"] += dtable.T @ self.embedding
+        self.grads["weight_ih"] += parallel.matmul(dtable.T, self.embedding)
         self.grads["bias_ih"] += dtable.sum(axis=0)
         self.release_cache()
-        return dtable @ self.params["weight_ih"], dstate
+        return parallel.matmul(dtable, self.params["weight_ih"]), dstate
 
     def release_cache(self) -> None:
         """Drop the forward cache, so that the next chunk's is not allocated beside it."""
