@@ -21,11 +21,21 @@
 - The bare engine: the same model, data (the chars dataset's train split),
   batch, bptt and thread count, stepped in a plain loop in this process, half
   before and half after the command runs.
+- What a user gets (``user_level``): ``rnnlab cell=<c> data=chars`` with every
+  default (threads included) against the same model in PyTorch with PyTorch's
+  default thread count, stepped in this process half before and half after.
+
+The commands run the installed ``rnnlab`` (``pip install .`` or ``-e .``); the
+timing wrapper is started by its file path in isolated mode (``python -I``), so
+that neither the repository's source tree (whose ``conf/`` ships as
+``rnnlab.conf`` only when installed) nor the benchmark modules are on the
+children's path.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -33,8 +43,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-from benchmarks import env_with_repo
 
 SPEED_METRIC = "speed/chars_per_s"
 BATCH, BPTT = 32, 64
@@ -48,8 +56,8 @@ def console_script() -> str | None:
 
 
 def child_env() -> dict[str, str]:
-    """The repo importable, MLflow's variables removed (so its defaults apply)."""
-    return {k: v for k, v in env_with_repo().items() if not k.startswith("MLFLOW_")}
+    """This environment without MLflow's variables (so that its defaults apply)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
 
 
 def help_timing(script: str, repeats: int) -> dict:
@@ -78,21 +86,12 @@ def help_timing(script: str, repeats: int) -> dict:
     return {"help_s": statistics.median(times), "modules": len(modules), "imports": heavy}
 
 
-def run_command(steps: int, hidden: int, workdir: Path) -> dict:
+def run_command(overrides: list[str], workdir: Path) -> dict:
     """Train with the installed command via the timing wrapper; timings and the speed metric."""
     timing_file = workdir / "timing.json"
-    overrides = [
-        "cell=lstm",
-        "data=chars",
-        f"model.hidden_size={hidden}",
-        f"bptt={BPTT}",
-        f"train.batch_size={BATCH}",
-        f"train.steps={steps}",
-        "threads=1",
-    ]
     spawned = time.time()
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.end_to_end", "--child", str(timing_file), *overrides],
+        [sys.executable, "-I", __file__, "--child", str(timing_file), *overrides],
         cwd=workdir,
         capture_output=True,
         text=True,
@@ -116,6 +115,7 @@ def run_command(steps: int, hidden: int, workdir: Path) -> dict:
     return {
         "startup_s": t["first_step_wall"] - spawned,
         "speed_metric": statistics.median(speeds[1:] or speeds),
+        "speeds": speeds[1:] or speeds,
         "loop_chars_per_s": chars / (ends[-1] - starts[0] - inside),
         "step_median_chars_per_s": CHARS_PER_STEP
         / statistics.median(e - s for s, e in zip(starts, ends, strict=True)),
@@ -123,6 +123,49 @@ def run_command(steps: int, hidden: int, workdir: Path) -> dict:
         "steps": len(starts),
         "overrides": " ".join(overrides),
     }
+
+
+def user_level(cells: list[str], steps: int, torch_steps: int) -> list[dict]:
+    """Per cell: ``rnnlab cell=<c> data=chars train.steps=<steps>`` (every other setting its
+    default) and the same model in PyTorch at its default thread count; chars/s of each."""
+    import torch
+
+    from benchmarks.torch_lm import TorchLM
+    from benchmarks.workload import Shape
+    from rnnlab.data.chars import CharDataset
+
+    data = CharDataset()
+    results = []
+    for cell in cells:
+        shape = Shape(cell, 128, vocab=data.vocab_size, batch=BATCH, steps=BPTT)
+        peer = TorchLM(shape, ids=data.splits["train"])
+        times = timed_steps(peer.step, torch_steps // 2)
+        with tempfile.TemporaryDirectory(prefix="rnnlab-bench-") as tmp:
+            run = run_command([f"cell={cell}", "data=chars", f"train.steps={steps}"], Path(tmp))
+        times += timed_steps(peer.step, torch_steps - torch_steps // 2)
+        speeds = sorted(run["speeds"])
+        results.append(
+            {
+                "cell": cell,
+                "rnnlab": run["speed_metric"],
+                "rnnlab_range": (speeds[0], speeds[-1]),
+                "torch": CHARS_PER_STEP / statistics.median(times),
+                "torch_range": (CHARS_PER_STEP / max(times), CHARS_PER_STEP / min(times)),
+                "torch_threads": torch.get_num_threads(),
+            }
+        )
+    return results
+
+
+def timed_steps(step, count: int) -> list[float]:
+    """Seconds of each of ``count`` calls of ``step``, after one untimed call."""
+    step()
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def bare_engine(hidden: int, steps: int) -> list[float]:
@@ -134,14 +177,8 @@ def bare_engine(hidden: int, steps: int) -> list[float]:
     data = CharDataset()
     shape = Shape("lstm", hidden, vocab=data.vocab_size, batch=BATCH, steps=BPTT)
     engine = EngineLM(shape, ids=data.splits["train"])
-    times = []
     with threads(1):
-        engine.step()
-        for _ in range(steps):
-            start = time.perf_counter()
-            engine.step()
-            times.append(time.perf_counter() - start)
-    return times
+        return timed_steps(engine.step, steps)
 
 
 def measure(steps: int, bare_steps: int, help_repeats: int, hidden: int = 128) -> dict:
@@ -153,7 +190,16 @@ def measure(steps: int, bare_steps: int, help_repeats: int, hidden: int = 128) -
     bare = bare_engine(hidden, bare_steps // 2)
     with tempfile.TemporaryDirectory(prefix="rnnlab-bench-") as tmp:
         try:
-            result.update(run_command(steps, hidden, Path(tmp)))
+            overrides = [
+                "cell=lstm",
+                "data=chars",
+                f"model.hidden_size={hidden}",
+                f"bptt={BPTT}",
+                f"train.batch_size={BATCH}",
+                f"train.steps={steps}",
+                "threads=1",
+            ]
+            result.update(run_command(overrides, Path(tmp)))
         except (RuntimeError, IndexError, KeyError, ValueError) as exc:
             result["skipped"] = f"rnnlab could not train here: {exc}"
             return result

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from benchmarks.workload import Shape, threads
+from benchmarks.workload import Shape, blas_threads
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
@@ -27,12 +27,13 @@ def step_gemm_flops(shape: Shape) -> int:
     return 2 * 3 * (rows * (G * H * H + H * V) + V * V * G * H)
 
 
-def gemm_rate(size: int = 2048, repeats: int = 5) -> dict[str, float]:
-    """Median GFLOP/s of a float32 ``size``-cubed matrix product on 1 thread.
+def gemm_rate(size: int = 2048, repeats: int = 5, count: int = 1) -> dict[str, float]:
+    """Median GFLOP/s of a float32 ``size``-cubed matrix product on ``count`` threads.
 
-    ``numpy`` is numpy's BLAS (what the engine uses); ``torch`` is torch's (MKL), for reference.
-    Timed in CPU time of the calling thread (where a 1-thread product runs), so
-    that other processes on the machine do not lower the rate.
+    ``numpy`` is numpy's BLAS (OpenBLAS: what the engine's GEMMs run on); ``torch``
+    is torch's (MKL: what its GRU and RNN, and its head, run on). On 1 thread timed
+    in CPU time of the calling thread (where a 1-thread product runs), so that other
+    processes on the machine do not lower the rate; on more, in wall time.
     """
     import torch
 
@@ -44,14 +45,21 @@ def gemm_rate(size: int = 2048, repeats: int = 5) -> dict[str, float]:
         "numpy": lambda: np.matmul(a, b, out=out),
         "torch": lambda: torch.mm(ta, tb, out=tout),
     }
+    clock = time.thread_time if count == 1 else time.perf_counter
     rates = {}
-    with threads(1):
-        for name, product in products.items():
-            product()
-            times = []
-            for _ in range(repeats):
-                start = time.thread_time()
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        with blas_threads(count):
+            for name, product in products.items():
                 product()
-                times.append(time.thread_time() - start)
-            rates[name] = 2 * size**3 / statistics.median(times) / 1e9
+                times = []
+                for _ in range(repeats):
+                    time.sleep(0.0 if count == 1 else 0.25)  # the other pool's workers settle
+                    start = clock()
+                    product()
+                    times.append(clock() - start)
+                rates[name] = 2 * size**3 / statistics.median(times) / 1e9
+    finally:
+        torch.set_num_threads(before)
     return rates

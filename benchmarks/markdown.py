@@ -16,7 +16,8 @@ def table(headers: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def mark(value: float, target: float, higher_is_better: bool = True) -> str:
-    """``1.23x ok (>=1)`` or ``0.80x MISS (>=1)``."""
+def mark(value: float, target: float, higher_is_better: bool = True, pct: bool = False) -> str:
+    """``1.23x ok (>=1)`` or ``0.80x MISS (>=1)``; with ``pct``, ``74% MISS (>=75%)``."""
     ok = value >= target if higher_is_better else value <= target
-    return f"{value:.2f}x {'ok' if ok else 'MISS'} ({'>=' if higher_is_better else '<='}{target:g})"
+    shown, goal = (f"{value:.0%}", f"{target:.0%}") if pct else (f"{value:.2f}x", f"{target:g}")
+    return f"{shown} {'ok' if ok else 'MISS'} ({'>=' if higher_is_better else '<='}{goal})"

@@ -40,15 +40,17 @@ MB = 1e6
 def bptt_cache_floats(shape: Shape) -> int:
     """Floats that backward needs from the forward pass of one chunk.
 
-    The embedded inputs (T, N, E), the hidden states with the initial one
-    (T+1, N, H), the gate activations (T, N, G*H; none for the plain RNN, whose
-    activation is h itself), the LSTM's cell states (T+1, N, H) or the GRU's
-    ``W_hn h + b_hn`` (T, N, H), and the logits turned into probabilities (T*N, V).
+    The hidden states with the initial one (T+1, N, H), the gate activations
+    (T, N, G*H; none for the plain RNN, whose activation is h itself), the LSTM's
+    cell states (T+1, N, H) or the GRU's ``W_hn h + b_hn`` (T, N, H), and the
+    logits turned into probabilities (T*N, V). Not the embedded inputs (T, N, E):
+    token inputs need only their ids, the input projection being a row gather
+    from a per-token table (as the engine does).
     """
     T, N, H, V = shape.steps, shape.batch, shape.hidden, shape.vocab
     gates = 0 if shape.cell == "rnn" else GATES[shape.cell]
     extra = {"lstm": (T + 1) * N * H, "gru": T * N * H, "rnn": 0}[shape.cell]
-    return T * N * V + (T + 1) * N * H + T * N * gates * H + extra + T * N * V
+    return (T + 1) * N * H + T * N * gates * H + extra + T * N * V
 
 
 def parameter_count(shape: Shape) -> int:

@@ -3,8 +3,10 @@
     python -m benchmarks.run            # full: H = 128, 256, 512 (several minutes)
     python -m benchmarks.run --quick    # smoke run: H = 128, fewer repeats (under 3 minutes)
 
-Markdown tables go to stdout, progress to stderr. Ratios are measured in one
-process, the contenders interleaved step by step; nothing here asserts a target.
+Markdown tables go to stdout, each as soon as it is measured (a section that
+fails prints its error and the run goes on), progress to stderr. Ratios are
+measured in one process, the contenders interleaved step by step; nothing here
+asserts a target.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a file: python benchmarks/run.py
@@ -24,6 +27,7 @@ import torch
 from threadpoolctl import threadpool_info
 
 from benchmarks import end_to_end, memory
+from benchmarks.cell_only import EngineCell, TorchCell
 from benchmarks.engine_lm import EngineLM
 from benchmarks.flops import gemm_rate, step_gemm_flops
 from benchmarks.markdown import mark, table
@@ -31,10 +35,11 @@ from benchmarks.seed_lm import SEED_CLASSES
 from benchmarks.torch_lm import TorchLM
 from benchmarks.workload import CELLS, Shape, interleaved, threads
 
-#: the issue's targets: engine / torch per cell, engine / seed, GEMM fraction, memory, loop
+#: the issue's targets: engine / torch per cell, engine / seed, GEMM-bound fraction at H=512,
+#: memory, the command's loop against the bare engine, rnnlab's defaults against torch's
 TORCH_TARGET = {"lstm": 1.0, "gru": 1.4, "rnn": 1.8}
-SEED_TARGET, GEMM_TARGET, MEMORY_TARGET, LOOP_TARGET = 3.0, 0.70, 1.5, 0.95
-SECTIONS = ("gemm", "speed", "minchar", "memory", "e2e")
+SEED_TARGET, GEMM_TARGET, MEMORY_TARGET, LOOP_TARGET, USER_TARGET = 3.0, 0.75, 1.5, 0.95, 1.0
+SECTIONS = ("user", "gemm", "cell", "speed", "minchar", "memory", "e2e")
 #: with several threads, the pause before each timed step: OpenBLAS's idle workers spin for
 #: about 2^28 cycles (~0.1 s) after a call and would take the cores from torch's next step
 SETTLE_S = 0.25
@@ -76,95 +81,209 @@ def machine() -> str:
     )
 
 
-def gemm_section(repeats: int) -> tuple[str, float]:
-    rates = gemm_rate(repeats=repeats)
-    text = table(
-        ["float32 GEMM 2048^3, 1 thread", "GFLOP/s"],
-        [["numpy (the engine's BLAS)", rates["numpy"]], ["torch (MKL)", rates["torch"]]],
+def emit(title: str, text: str) -> None:
+    """Print one section's markdown now, so that a later failure loses nothing measured."""
+    print(f"### {title}\n\n{text}\n", flush=True)
+
+
+def user_section(cells, steps: int, torch_steps: int) -> str:
+    """``rnnlab cell=<c> data=chars`` with its defaults against PyTorch with its defaults."""
+    log("user level: rnnlab cell=<c> data=chars with its defaults, PyTorch with its defaults")
+    rows = []
+    for r in end_to_end.user_level(cells, steps, torch_steps):
+        lo, hi = r["rnnlab_range"]
+        tlo, thi = r["torch_range"]
+        rows.append(
+            [
+                r["cell"],
+                f"{r['rnnlab']:,.0f} ({lo:,.0f}-{hi:,.0f})",
+                f"{r['torch']:,.0f} ({tlo:,.0f}-{thi:,.0f})",
+                r["torch_threads"],
+                mark(r["rnnlab"] / r["torch"], USER_TARGET),
+            ]
+        )
+    return (
+        f"`rnnlab cell=<c> data=chars train.steps={steps}` (every other setting its default: "
+        f"H=128, N=32, bptt=64, Adagrad, threads = the {os.cpu_count()} cores): its "
+        "`speed/chars_per_s`, median (range) over its logging intervals. PyTorch: the same "
+        f"model on the same data at its default thread count, {torch_steps} steps, median "
+        "(range of single steps), half before and half after the command.\n\n"
+        + table(
+            [
+                "cell",
+                "rnnlab default, chars/s",
+                "PyTorch default, chars/s",
+                "torch threads",
+                "rnnlab / PyTorch (target)",
+            ],
+            rows,
+        )
     )
-    return text, rates["numpy"]
 
 
-def speed_section(cells, hiddens, thread_counts, repeats, warmup, gemm_peak):
-    """Engine vs torch at every (threads, cell, H); with 1 thread the seed joins the rotation."""
-    vs_torch, vs_seed = [], []
+def gemm_section(repeats: int, thread_counts) -> tuple[str, dict[int, float]]:
+    """The float32 GEMM rate of numpy's OpenBLAS and torch's MKL per thread count."""
+    rows, peaks = [], {}
     for count in thread_counts:
-        for cell in cells:
-            for hidden in hiddens:
-                shape = Shape(cell, hidden)
-                contenders = {"engine": EngineLM(shape).step, "torch": TorchLM(shape).step}
-                if count == 1:
-                    contenders["seed"] = SEED_CLASSES[cell](shape).step
-                log(f"speed: {cell} H={hidden} threads={count}")
-                with threads(count):
-                    timings = interleaved(
-                        contenders, repeats, warmup, settle=SETTLE_S if count > 1 else 0.0
-                    )
-                secs = {k: t.median for k, t in timings.items()}
-                rate = {k: shape.chars_per_step / s for k, s in secs.items()}
-                ratio = secs["torch"] / secs["engine"]
-                spread = max(timings["engine"].spread, timings["torch"].spread)
-                best_ratio = timings["torch"].best / timings["engine"].best
-                cpu = {k: t.cpu_median for k, t in timings.items()}
-                # thread CPU time misses the worker threads' time with more than one thread
-                cpu_ratio = (
-                    mark(cpu["torch"] / cpu["engine"], TORCH_TARGET[cell]) if count == 1 else "n/a"
+        log(f"gemm rate: {count} thread(s)")
+        rates = gemm_rate(repeats=repeats, count=count)
+        peaks[count] = rates["numpy"]
+        clock = "CPU time" if count == 1 else "wall time"
+        rows.append([count, clock, rates["numpy"], rates["torch"]])
+    text = table(
+        [
+            "float32 GEMM 2048^3, threads",
+            "timed in",
+            "numpy (OpenBLAS: the engine) GFLOP/s",
+            "torch (MKL: its GRU, RNN, head) GFLOP/s",
+        ],
+        rows,
+    )
+    return text, peaks
+
+
+def speed_tables(cells, hiddens, count, repeats, warmup, peak) -> list[tuple[str, str]]:
+    """At ``count`` threads, for every (cell, H): the engine's step against its GEMM-bound
+    time, against torch, and (1 thread) against the seed-style floor."""
+    limit, vs_torch, vs_seed = [], [], []
+    for cell in cells:
+        for hidden in hiddens:
+            shape = Shape(cell, hidden)
+            contenders = {"engine": EngineLM(shape).step, "torch": TorchLM(shape).step}
+            if count == 1:
+                contenders["seed"] = SEED_CLASSES[cell](shape).step
+            log(f"speed: {cell} H={hidden} threads={count}")
+            with threads(count):
+                timings = interleaved(
+                    contenders, repeats, warmup, settle=SETTLE_S if count > 1 else 0.0
                 )
-                vs_torch.append(
+            # on 1 thread the calling thread's CPU time is the step's cost; on more it misses
+            # the other threads', so wall time
+            step = {k: t.cpu_median if count == 1 else t.median for k, t in timings.items()}
+            rate = {k: shape.chars_per_step / s for k, s in step.items()}
+            bound = step_gemm_flops(shape) / (peak * 1e9)
+            fraction = bound / step["engine"]
+            limit.append(
+                [
+                    cell,
+                    hidden,
+                    step["engine"] * 1e3,
+                    bound * 1e3,
+                    mark(fraction, GEMM_TARGET, pct=True) if hidden == 512 else f"{fraction:.0%}",
+                    step_gemm_flops(shape) / step["engine"] / 1e9,
+                ]
+            )
+            spread = max(timings["engine"].spread, timings["torch"].spread)
+            vs_torch.append(
+                [
+                    cell,
+                    hidden,
+                    rate["engine"],
+                    rate["torch"],
+                    mark(step["torch"] / step["engine"], TORCH_TARGET[cell]),
+                    f"{timings['torch'].best / timings['engine'].best:.2f}x",
+                    f"{spread:.0%}",
+                ]
+            )
+            if "seed" in rate:
+                vs_seed.append(
                     [
                         cell,
                         hidden,
-                        count,
                         rate["engine"],
-                        rate["torch"],
-                        mark(ratio, TORCH_TARGET[cell]),
-                        f"{spread:.0%}",
-                        f"{best_ratio:.2f}x",
-                        cpu_ratio,
+                        rate["seed"],
+                        mark(step["seed"] / step["engine"], SEED_TARGET),
+                        mark(timings["seed"].median / timings["engine"].median, SEED_TARGET),
                     ]
                 )
-                if "seed" in rate:
-                    gflops = step_gemm_flops(shape) / cpu["engine"] / 1e9
-                    vs_seed.append(
-                        [
-                            cell,
-                            hidden,
-                            rate["engine"],
-                            rate["seed"],
-                            mark(secs["seed"] / secs["engine"], SEED_TARGET),
-                            mark(cpu["seed"] / cpu["engine"], SEED_TARGET),
-                            gflops,
-                            f"{gflops / gemm_peak:.0%}",
-                        ]
-                    )
-    torch_table = table(
+    clock = "CPU time" if count == 1 else "wall time"
+    tables = [
+        (
+            f"Engine vs the machine's GEMM rate, {count} thread(s) ({clock})",
+            table(
+                [
+                    "cell",
+                    "H",
+                    "engine step ms",
+                    f"GEMM-bound ms (its GEMM flops at {peak:.0f} GFLOP/s)",
+                    f"GEMM-bound / step (target at H=512: {GEMM_TARGET:.0%})",
+                    "engine GEMM GFLOP/s",
+                ],
+                limit,
+            ),
+        ),
+        (
+            f"Engine vs PyTorch, {count} thread(s) ({clock})",
+            table(
+                [
+                    "cell",
+                    "H",
+                    "engine chars/s",
+                    "torch chars/s",
+                    "engine / torch (target)",
+                    "engine / torch, fastest steps (wall)",
+                    "spread (IQR / median, wall, worse of two)",
+                ],
+                vs_torch,
+            ),
+        ),
+    ]
+    if vs_seed:
+        tables.append(
+            (
+                "Engine vs the seed-style NumPy floor (1 thread)",
+                table(
+                    [
+                        "cell",
+                        "H",
+                        "engine chars/s",
+                        "seed-style chars/s",
+                        "engine / seed, CPU time (target)",
+                        "engine / seed, wall (target)",
+                    ],
+                    vs_seed,
+                ),
+            )
+        )
+    return tables
+
+
+def cell_table(cells, hiddens, count, repeats, warmup) -> str:
+    """One cell alone (forward and full backward over T=64, N=32, input 64): engine / torch."""
+    rows = []
+    for cell in cells:
+        for hidden in hiddens:
+            shape = Shape(cell, hidden)
+            log(f"cell alone: {cell} H={hidden} threads={count}")
+            contenders = {"engine": EngineCell(shape).step, "torch": TorchCell(shape).step}
+            with threads(count):
+                timings = interleaved(
+                    contenders, repeats, warmup, settle=SETTLE_S if count > 1 else 0.0
+                )
+            step = {k: t.cpu_median if count == 1 else t.median for k, t in timings.items()}
+            spread = max(timings["engine"].spread, timings["torch"].spread)
+            rows.append(
+                [
+                    cell,
+                    hidden,
+                    step["engine"] * 1e3,
+                    step["torch"] * 1e3,
+                    mark(step["torch"] / step["engine"], TORCH_TARGET[cell]),
+                    f"{spread:.0%}",
+                ]
+            )
+    clock = "CPU time" if count == 1 else "wall time"
+    return table(
         [
             "cell",
             "H",
-            "threads",
-            "engine chars/s",
-            "torch chars/s",
+            f"engine ms ({clock})",
+            f"torch ms ({clock})",
             "engine / torch (target)",
-            "spread (IQR / median, worse of two)",
-            "engine / torch, fastest steps",
-            "engine / torch in CPU time (1 thread; target)",
+            "spread (wall)",
         ],
-        vs_torch,
+        rows,
     )
-    seed_table = table(
-        [
-            "cell",
-            "H",
-            "engine chars/s",
-            "seed-style chars/s",
-            "engine / seed (target)",
-            "engine / seed in CPU time (target)",
-            "engine GEMM GFLOP/s (CPU time)",
-            f"of GEMM rate (LSTM target at H=512: {GEMM_TARGET:.0%})",
-        ],
-        vs_seed,
-    )
-    return torch_table, seed_table
 
 
 def minchar_section(repeats: int) -> str:
@@ -288,38 +407,74 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     hiddens = args.hidden or ([128] if args.quick else [128, 256, 512])
     repeats = args.repeats or (5 if args.quick else 11)
+    warmup = 2 if args.quick else 3
     started = time.perf_counter()
+    emit("Machine", machine())
+    peaks: dict[int, float] = {}
 
-    out = {"machine": machine()}
-    if "gemm" in args.only or "speed" in args.only:
-        out["gemm"], peak = gemm_section(3 if args.quick else 7)
-    if "speed" in args.only:
-        out["speed vs torch"], out["speed vs seed"] = speed_section(
-            args.cells, hiddens, args.threads, repeats, 2 if args.quick else 3, peak
-        )
-    if "minchar" in args.only:
-        out["min-char-rnn"] = minchar_section(20 if args.quick else 60)
-    if "memory" in args.only:
-        out["memory"] = memory_section(["lstm"] if args.quick else args.cells)
-    if "e2e" in args.only:
-        out["end to end"] = e2e_section(*((100, 60, 3) if args.quick else (500, 300, 5)))
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    out["run"] = (
-        f"{'quick' if args.quick else 'full'} run, {repeats} timed steps per contender, "
-        f"{time.perf_counter() - started:.0f} s; load average at end: {load}"
+    def section(name: str, measure) -> None:
+        if name not in args.only:
+            return
+        try:
+            for title, text in measure():
+                emit(title, text)
+        except Exception as exc:  # the run goes on: what is measured is already printed
+            traceback.print_exc()
+            emit(name, f"FAILED: {type(exc).__name__}: {exc}")
+
+    def gemm():
+        text, rates = gemm_section(3 if args.quick else 7, sorted(set(args.threads) | {1}))
+        peaks.update(rates)
+        return [("GEMM rate", text)]
+
+    section(
+        "user",
+        lambda: [
+            (
+                "What a user gets: rnnlab's defaults vs PyTorch's",
+                user_section(args.cells, 100 if args.quick else 300, 20 if args.quick else 60),
+            )
+        ],
     )
-
-    titles = {
-        "machine": "Machine",
-        "gemm": "GEMM rate",
-        "speed vs torch": "Engine vs PyTorch",
-        "speed vs seed": "Engine vs the seed-style NumPy floor (1 thread)",
-        "min-char-rnn": "Batch 1 (min-char-rnn)",
-        "memory": "Peak memory, H=512",
-        "end to end": "The rnnlab command vs the bare engine",
-        "run": "Run",
-    }
-    print("\n\n".join(f"### {titles[k]}\n\n{v}" for k, v in out.items()))
+    if "gemm" in args.only or "speed" in args.only:
+        section("gemm" if "gemm" in args.only else "speed", gemm)
+    section(
+        "cell",
+        lambda: [
+            (f"One cell alone, {n} thread(s)", cell_table(args.cells, hiddens, n, repeats, warmup))
+            for n in args.threads
+        ],
+    )
+    section(
+        "speed",
+        lambda: [
+            t
+            for n in args.threads
+            for t in speed_tables(args.cells, hiddens, n, repeats, warmup, peaks[n])
+        ],
+    )
+    section(
+        "minchar", lambda: [("Batch 1 (min-char-rnn)", minchar_section(20 if args.quick else 60))]
+    )
+    section(
+        "memory",
+        lambda: [("Peak memory, H=512", memory_section(["lstm"] if args.quick else args.cells))],
+    )
+    section(
+        "e2e",
+        lambda: [
+            (
+                "The rnnlab command vs the bare engine",
+                e2e_section(*((100, 60, 3) if args.quick else (500, 300, 5))),
+            )
+        ],
+    )
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    emit(
+        "Run",
+        f"{'quick' if args.quick else 'full'} run, {repeats} timed steps per contender, "
+        f"{time.perf_counter() - started:.0f} s; load average at end: {load}",
+    )
 
 
 if __name__ == "__main__":

@@ -81,19 +81,30 @@ class Chunks:
 
 @contextmanager
 def threads(count: int):
-    """Limit numpy's BLAS and torch (if imported) to ``count`` threads."""
+    """Compute on ``count`` threads, as ``rnnlab threads=count`` does: the engine's own
+    batch-parallel threads with its BLAS on one (``rnnlab.runner.threads.compute_threads``),
+    and torch (if imported) on ``count`` threads."""
     import sys
+
+    from rnnlab.runner.threads import compute_threads
 
     torch = sys.modules.get("torch")
     before = torch.get_num_threads() if torch else None
     if torch:
         torch.set_num_threads(count)
     try:
-        with threadpool_limits(limits=count, user_api="blas"):
+        with compute_threads(count):
             yield
     finally:
         if torch:
             torch.set_num_threads(before)
+
+
+@contextmanager
+def blas_threads(count: int):
+    """numpy's BLAS (alone) on ``count`` threads: for GEMM rates."""
+    with threadpool_limits(limits=count, user_api="blas"):
+        yield
 
 
 @dataclass(frozen=True)

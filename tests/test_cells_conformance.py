@@ -155,7 +155,7 @@ def test_recurrent_backward_multiplies_by_the_recurrent_weight(cell_class, hidde
     cell = cell_class(3, hidden, rng, np.float64)
     dpre = rng.standard_normal((2, cell.num_gates * hidden))
     out = np.empty((2, hidden))
-    assert cell.recurrent_backward(2)(dpre, out) is out
+    assert cell.recurrent_backward()(2)(dpre, out) is out
     np.testing.assert_allclose(out, dpre @ cell.params["weight_hh"], rtol=1e-12, atol=1e-12)
 
 

@@ -1,11 +1,11 @@
-"""Parallel workers share the cores: each job's BLAS threads are capped at cores / workers."""
+"""Parallel workers share the cores: each job's threads are capped at cores / workers."""
 
 from __future__ import annotations
 
 import pytest
 from omegaconf import OmegaConf
 
-from rnnlab.runner.threads import blas_threads
+from rnnlab.runner.threads import job_threads
 
 
 @pytest.fixture(autouse=True)
@@ -18,21 +18,54 @@ def hydra_cfg(**launcher):
 
 
 def test_a_lone_job_gets_the_threads_it_asks_for():
-    assert blas_threads(3, hydra_cfg(_target_="basic")) == 3
+    assert job_threads(3, hydra_cfg(_target_="basic")) == 3
 
 
-def test_a_lone_job_asking_for_zero_keeps_the_library_default():
-    assert blas_threads(0, hydra_cfg()) is None
+def test_a_lone_job_asking_for_zero_gets_every_core():
+    assert job_threads(0, hydra_cfg()) == 4
 
 
 def test_parallel_workers_times_threads_never_exceed_the_cores():
-    assert blas_threads(4, hydra_cfg(n_jobs=2)) == 2
-    assert blas_threads(0, hydra_cfg(n_jobs=2)) == 2
+    assert job_threads(4, hydra_cfg(n_jobs=2)) == 2
+    assert job_threads(0, hydra_cfg(n_jobs=2)) == 2
 
 
 def test_a_request_within_the_share_is_kept():
-    assert blas_threads(1, hydra_cfg(n_jobs=2)) == 1
+    assert job_threads(1, hydra_cfg(n_jobs=2)) == 1
 
 
 def test_n_jobs_minus_one_means_a_worker_per_core():
-    assert blas_threads(2, hydra_cfg(n_jobs=-1)) == 1
+    assert job_threads(2, hydra_cfg(n_jobs=-1)) == 1
+
+
+def test_compute_threads_runs_the_engine_on_its_threads_and_the_blas_on_one():
+    from threadpoolctl import threadpool_info
+
+    from rnnlab.nn import parallel
+    from rnnlab.runner.threads import compute_threads
+
+    with compute_threads(3):
+        assert parallel.get_num_threads() == 3
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+    assert parallel.get_num_threads() == 1
+
+
+def test_a_checkpoint_records_the_thread_count_and_a_resume_on_another_says_so(tmp_path, caplog):
+    import numpy as np
+
+    from rnnlab.nn import parallel
+    from rnnlab.runner.checkpoint import Checkpoint, save_checkpoint
+
+    params = {"w": np.ones(3, np.float32)}
+    parallel.set_num_threads(2)
+    try:
+        save_checkpoint(tmp_path / "last.npz", params, {}, [], {"step": 1})
+    finally:
+        parallel.set_num_threads(1)
+    ckpt = Checkpoint(tmp_path / "last.npz")
+    assert ckpt.meta["threads"] == 2
+    with caplog.at_level("WARNING", logger="rnnlab"):
+        ckpt.load_into(params)
+    (record,) = caplog.records
+    assert "resuming on 1 thread(s), the checkpoint's run used 2" in record.getMessage()
+    assert "\n" not in record.getMessage()

@@ -92,7 +92,7 @@ class RunConfig:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     seed: int = checked(0, non_negative())
     dtype: str = checked("float32", one_of("float32", "float64"))
-    #: BLAS threads for this job; 0 leaves the library default
-    threads: int = checked(1, non_negative())
+    #: threads for this job; 0: the cores it has (its share under a parallel launcher)
+    threads: int = checked(0, non_negative())
     #: a run directory or MLflow run id to continue
     resume: str | None = None

@@ -1,5 +1,6 @@
 """The NumPy engine: recurrent cells, layers, losses, optimizers and gradient checking."""
 
+from rnnlab.nn import parallel
 from rnnlab.nn.cell import Cell, State, StepCell
 from rnnlab.nn.gradcheck import (
     gradient_errors,
@@ -50,6 +51,7 @@ __all__ = [
     "max_gradient_error",
     "mse",
     "numerical_gradient",
+    "parallel",
     "relative_error",
     "softmax_cross_entropy",
 ]

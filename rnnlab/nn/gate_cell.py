@@ -19,8 +19,12 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import DTypeLike
 
+from rnnlab.nn import parallel
 from rnnlab.nn.cell import Cell, State
 from rnnlab.nn.layers import sum_rows_by_id
+
+#: ``(dpre_t, out) -> out``: one step's ``dpre_t (n, G*H) @ weight_hh`` into ``out`` (n, H)
+StepBackward = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def sigmoid_(a: np.ndarray) -> np.ndarray:
@@ -38,8 +42,15 @@ def one_minus_square(a: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.subtract(1, out, out=out)
 
 
+def squared_norm(a: np.ndarray) -> float:
+    """The sum of the squares of the contiguous array ``a``."""
+    flat = a.reshape(-1)
+    return float(np.dot(flat, flat))
+
+
 def add_matmul(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
-    """``out += a @ b``, with no temporary product when ``out`` is all zeros.
+    """``out += a @ b``, with no temporary product when ``out`` is all zeros (rows split across
+    the engine's threads).
 
     Gradients are usually zeroed before each step, so the product can go
     straight into them: that skips allocating an array of ``out``'s size (for
@@ -47,9 +58,9 @@ def add_matmul(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
     that adds it, for one read of ``out`` that stops at its first non-zero.
     """
     if out.any():
-        out += a @ b
+        out += parallel.matmul(a, b)
     else:
-        np.matmul(a, b, out=out)
+        parallel.matmul(a, b, out)
 
 
 class GateCell(Cell):
@@ -127,10 +138,10 @@ class GateCell(Cell):
         xs = np.asarray(xs, self.dtype)
         T, N, _ = xs.shape
         pre = self.projection_buffer(T, N, state)
-        pre = np.matmul(
+        pre = parallel.matmul(
             xs.reshape(T * N, self.input_size),
             self.params["weight_ih"].T,
-            out=None if pre is None else pre.reshape(T * N, -1),
+            None if pre is None else pre.reshape(T * N, -1),
         )
         pre += self.input_bias()
         self.xs, self.ids, self.embedding = xs, None, None
@@ -144,7 +155,7 @@ class GateCell(Cell):
         Use ``backward_embedded`` after it.
         """
         self.release_cache()
-        table = np.asarray(embedding, self.dtype) @ self.params["weight_ih"].T
+        table = parallel.matmul(np.asarray(embedding, self.dtype), self.params["weight_ih"].T)
         table += self.input_bias()
         self.xs, self.ids, self.embedding = None, ids, embedding
         T, N = ids.shape
@@ -169,9 +180,9 @@ class GateCell(Cell):
         dpre_x, _dpre_h, dstate = self._backprop_recurrent(np.array(dhs, self.dtype), dfinal_state)
         T, N, _ = dpre_x.shape
         dx2 = dpre_x.reshape(T * N, -1)
-        self.grads["weight_ih"] += dx2.T @ self.xs.reshape(T * N, self.input_size)
+        self.grads["weight_ih"] += parallel.matmul(dx2.T, self.xs.reshape(T * N, self.input_size))
         self.grads["bias_ih"] += dx2.sum(axis=0)
-        dxs = (dx2 @ self.params["weight_ih"]).reshape(T, N, self.input_size)
+        dxs = parallel.matmul(dx2, self.params["weight_ih"]).reshape(T, N, self.input_size)
         self.release_cache()
         return dxs, dstate
 
@@ -188,10 +199,10 @@ class GateCell(Cell):
         if self.ids is None or self.embedding is None:
             raise RuntimeError("backward_embedded needs forward_embedded first")
         dtable = sum_rows_by_id(self.ids, dpre_x, len(self.embedding))
-        self.grads["weight_ih"] += dtable.T @ self.embedding
+        self.grads["weight_ih"] += parallel.matmul(dtable.T, self.embedding)
         self.grads["bias_ih"] += dtable.sum(axis=0)
         self.release_cache()
-        return dtable @ self.params["weight_ih"], dstate
+        return parallel.matmul(dtable, self.params["weight_ih"]), dstate
 
     def release_cache(self) -> None:
         """Drop the forward cache, so that the next chunk's is not allocated beside it."""
@@ -237,11 +248,12 @@ class GateCell(Cell):
         """
         return np.matmul(self.params["weight_hh"], h.T, out=buffer).T
 
-    def recurrent_backward(self, batch: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-        """A function ``(dpre_t, out) -> out``: ``dpre_t (N, G*H) @ weight_hh`` into ``out`` (N, H).
+    def recurrent_backward(self) -> Callable[[int], StepBackward]:
+        """A factory ``batch -> step``, ``step(dpre_t, out)``: ``dpre_t (n, G*H) @ weight_hh``
+        into ``out`` (n, H), for blocks of ``batch`` rows (one per thread).
 
         From H=256 on, computed as ``weight_hh.T @ dpre_t.T`` with a contiguous copy
-        of the transposed weight (made once per chunk) into an (H, N) buffer, then
+        of the transposed weight (made once per chunk) into an (H, n) buffer, then
         copied transposed into ``out``: 1.2x faster GEMMs for N=32 (H=256 and 512;
         whole LSTM step 1.03x and 1.07x), but 0.94-0.98x at H=128. Not for the
         plain RNN (one gate): its step gained at most 3% at H=512, and the copy
@@ -249,16 +261,20 @@ class GateCell(Cell):
         """
         weight = self.params["weight_hh"]
         if self.hidden_size < 256 or self.num_gates == 1:
-            return lambda dpre_t, out: np.matmul(dpre_t, weight, out=out)
+            return lambda batch: lambda dpre_t, out: np.matmul(dpre_t, weight, out=out)
         weight_t = np.ascontiguousarray(weight.T)
-        buffer = np.empty((self.hidden_size, batch), self.dtype)
 
-        def backward_step(dpre_t: np.ndarray, out: np.ndarray) -> np.ndarray:
-            np.matmul(weight_t, dpre_t.T, out=buffer)
-            np.copyto(out, buffer.T)
-            return out
+        def for_rows(batch: int) -> StepBackward:
+            buffer = np.empty((self.hidden_size, batch), self.dtype)
 
-        return backward_step
+            def backward_step(dpre_t: np.ndarray, out: np.ndarray) -> np.ndarray:
+                np.matmul(weight_t, dpre_t.T, out=buffer)
+                np.copyto(out, buffer.T)
+                return out
+
+            return backward_step
+
+        return for_rows
 
     def hidden_outputs(self) -> np.ndarray:
         """The output ``hs[1:]`` (T, N, H) as a read-only view.

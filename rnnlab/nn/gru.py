@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab.nn import parallel
 from rnnlab.nn.cell import State
-from rnnlab.nn.gate_cell import GateCell, one_minus_square, sigmoid_
+from rnnlab.nn.gate_cell import GateCell, one_minus_square, sigmoid_, squared_norm
 
 
 class GRUCell(GateCell):
@@ -29,36 +30,41 @@ class GRUCell(GateCell):
 
     def recur(self, acts: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         H = self.hidden_size
-        b_hh = self.params["bias_hh"]
+        b_hn = self.params["bias_hh"][2 * H :]
         T, N, _ = acts.shape
         hs = self.hidden_sequence(T, N, state)
         hn = np.empty((T, N, H), self.dtype)  # W_hn h + b_hn, kept for backward
-        buffer = self.recurrent_buffer(N)
-        r_hn = np.empty((N, H), self.dtype)
-        rz, n = acts[:, :, : 2 * H], acts[:, :, 2 * H :]
-        r, z = acts[:, :, :H], acts[:, :, H : 2 * H]
-        for t in range(T):
-            recurrent = self.recurrent(hs[t], buffer)
-            rz[t] += recurrent[:, : 2 * H]
-            sigmoid_(rz[t])
-            np.add(recurrent[:, 2 * H :], b_hh[2 * H :], out=hn[t])
-            np.multiply(r[t], hn[t], out=r_hn)
-            n[t] += r_hn
-            np.tanh(n[t], out=n[t])
-            h = hs[t + 1]
-            np.subtract(hs[t], n[t], out=h)  # h' = n + z * (h - n)
-            h *= z[t]
-            h += n[t]
+
+        def rows_forward(rows: slice) -> None:
+            """The whole chunk for the batch rows ``rows`` (one thread's block)."""
+            buffer = self.recurrent_buffer(rows.stop - rows.start)
+            r_hn = np.empty((rows.stop - rows.start, H), self.dtype)
+            for t in range(T):
+                a = acts[t, rows]
+                rz, n, hn_t = a[:, : 2 * H], a[:, 2 * H :], hn[t, rows]
+                recurrent = self.recurrent(hs[t, rows], buffer)
+                rz += recurrent[:, : 2 * H]
+                sigmoid_(rz)
+                np.add(recurrent[:, 2 * H :], b_hn, out=hn_t)
+                np.multiply(a[:, :H], hn_t, out=r_hn)
+                n += r_hn
+                np.tanh(n, out=n)
+                h = hs[t + 1, rows]
+                np.subtract(hs[t, rows], n, out=h)  # h' = n + z * (h - n)
+                h *= a[:, H : 2 * H]
+                h += n
+
+        parallel.run_blocks(rows_forward, parallel.row_blocks(N))
         self.acts, self.hn = acts, hn
         return self.hidden_outputs(), (hs[-1].copy(),)
 
     def backprop(
         self, dhs: np.ndarray, dfinal_state: State | None
-    ) -> tuple[np.ndarray, tuple[np.ndarray, ...], State]:
+    ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, ...], State]:
         T, N, H = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
-        through_weight = self.recurrent_backward(N)
-        dpre: np.ndarray = self.acts.reshape(T, N, 3, H)  # each step's activations become its dpre
+        through_weight_for = self.recurrent_backward()
+        dpre = self.acts.reshape(T, N, 3, H)  # each step's activations become its dpre
         dhn, hs = self.hn, self.hs  # each step's W_hn h + b_hn becomes its d_hn
 
         # Per step, with dh the gradient reaching h_t:
@@ -66,33 +72,41 @@ class GRUCell(GateCell):
         #                   d_r = d_n * hn * r(1-r)
         #   recurrent side  the same for r and z, and d_hn = d_n * r for W_hn h + b_hn,
         # and dh for the previous step is dh * z + [d_r, d_z, d_hn] @ W_hh. Step by step,
-        # on (N, 3H) pieces that stay in cache (backward runs once per forward).
-        factor = np.empty((N, 3, H), self.dtype)  # [d_r, d_z, d_n], then [d_r, d_z, d_hn]
-        d_r, d_z, d_n = (factor[:, k] for k in range(3))
-        tmp = np.empty((N, H), self.dtype)
-        dh_through_z = np.empty((N, H), self.dtype)
-        norms = np.empty(T)
-        for t in reversed(range(T)):
-            a = dpre[t]
-            r, z, n = a[:, 0], a[:, 1], a[:, 2]
-            dh += dhs[t]
-            norms[t] = np.linalg.norm(dh)
-            np.subtract(1, a, out=factor)
-            one_minus_square(n, out=d_n)
-            d_n *= d_z  # 1 - z
-            d_n *= dh
-            factor[:, :2] *= a[:, :2]  # sigmoid' for r and z
-            np.subtract(hs[t], n, out=tmp)
-            d_z *= tmp
-            d_z *= dh
-            d_r *= dhn[t]
-            d_r *= d_n
-            np.multiply(dh, z, out=dh_through_z)
-            np.multiply(d_n, r, out=dhn[t])
-            np.copyto(a, factor)
-            d_n[...] = dhn[t]
-            through_weight(factor.reshape(N, 3 * H), dh)
-            dh += dh_through_z
-        self.state_grad_norms = norms
-        dpre = dpre.reshape(T, N, 3 * H)
-        return dpre, (dpre[:, :, : 2 * H], dhn), (dh,)
+        # on (n, 3H) pieces that stay in cache (backward runs once per forward).
+        def rows_backward(rows: slice) -> np.ndarray:
+            """The sweep for the batch rows ``rows``: the squared norms (T,) of their dh."""
+            n_rows = rows.stop - rows.start
+            through_weight = through_weight_for(n_rows)
+            dh_rows = dh[rows]
+            factor = np.empty((n_rows, 3, H), self.dtype)  # [d_r, d_z, d_n], then [.., d_hn]
+            d_r, d_z, d_n = (factor[:, k] for k in range(3))
+            tmp = np.empty((n_rows, H), self.dtype)
+            dh_through_z = np.empty((n_rows, H), self.dtype)
+            squares = np.empty(T)
+            for t in reversed(range(T)):
+                a, dhn_t = dpre[t, rows], dhn[t, rows]
+                r, z, n = a[:, 0], a[:, 1], a[:, 2]
+                dh_rows += dhs[t, rows]
+                squares[t] = squared_norm(dh_rows)
+                np.subtract(1, a, out=factor)
+                one_minus_square(n, out=d_n)
+                d_n *= d_z  # 1 - z
+                d_n *= dh_rows
+                factor[:, :2] *= a[:, :2]  # sigmoid' for r and z
+                np.subtract(hs[t, rows], n, out=tmp)
+                d_z *= tmp
+                d_z *= dh_rows
+                d_r *= dhn_t
+                d_r *= d_n
+                np.multiply(dh_rows, z, out=dh_through_z)
+                np.multiply(d_n, r, out=dhn_t)
+                np.copyto(a, factor)
+                d_n[...] = dhn_t
+                through_weight(factor.reshape(n_rows, 3 * H), dh_rows)
+                dh_rows += dh_through_z
+            return squares
+
+        squares = parallel.run_blocks(rows_backward, parallel.row_blocks(N))
+        self.state_grad_norms = np.sqrt(sum(squares))
+        dpre_x = dpre.reshape(T, N, 3 * H)
+        return dpre_x, (dpre_x[:, :, : 2 * H], dhn), (dh,)

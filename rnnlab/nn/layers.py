@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numpy.typing import DTypeLike
+
+from rnnlab.nn import parallel
 
 
 def sum_rows_by_id(ids: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
@@ -12,17 +16,27 @@ def sum_rows_by_id(ids: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
     Sorts the ids and sums the rows of each distinct id with one gather and
     ``sum(axis=0)``: for 2048 rows of 1024 floats, 25x faster than ``np.add.at``
     and ``np.add.reduceat`` (whose float32 loop along axis 0 is slow) and 4x
-    faster than a one-hot GEMM, with no sorted copy of all the rows.
+    faster than a one-hot GEMM, with no sorted copy of all the rows. The columns
+    are split across the engine's threads.
     """
     ids = np.ravel(ids)
     order = np.argsort(ids, kind="stable")
     sorted_ids = ids[order]
     bounds = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1], [True])))
+    runs = [
+        (order[start:stop], sorted_ids[start])
+        for start, stop in itertools.pairwise(bounds.tolist())
+    ]
     flat = rows.reshape(len(ids), -1)
     out = np.zeros((count, flat.shape[1]), rows.dtype)
     add = np.add.reduce  # not np.sum: its Python wrapper costs more than summing 1 row
-    for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        add(flat[order[start:stop]], axis=0, out=out[sorted_ids[start]])
+
+    def sum_columns(cols: slice) -> None:
+        block = flat[:, cols]
+        for members, token in runs:
+            add(block[members], axis=0, out=out[token, cols])
+
+    parallel.run_blocks(sum_columns, parallel.blocks(flat.shape[1], len(ids)))
     return out
 
 
@@ -69,7 +83,7 @@ class Linear:
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` (M, in) -> (M, out)."""
         self._x = x
-        y = x @ self.params["weight"].T
+        y = parallel.matmul(x, self.params["weight"].T)
         y += self.params["bias"]
         return y
 
@@ -81,9 +95,9 @@ class Linear:
         """``dy`` (M, out) -> dx (M, in); accumulates weight and bias gradients."""
         if self._x is None:
             raise RuntimeError("Linear.backward needs a forward since the last release")
-        self.grads["weight"] += dy.T @ self._x
+        self.grads["weight"] += parallel.matmul(dy.T, self._x)
         self.grads["bias"] += dy.sum(axis=0)
-        return dy @ self.params["weight"]
+        return parallel.matmul(dy, self.params["weight"])
 
 
 class Dropout:

@@ -6,23 +6,35 @@ import math
 
 import numpy as np
 
+from rnnlab.nn import parallel
+
 #: divide a loss in nats by this to get bits
 LN2 = math.log(2.0)
 
 
 def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean cross-entropy in nats of ``logits`` (M, C) against class ids ``targets`` (M,)."""
+    """Mean cross-entropy in nats of ``logits`` (M, C) against class ids ``targets`` (M,).
+
+    Returns the loss and its gradient (M, C); the rows are split across the engine's threads.
+    """
     m = len(targets)
-    rows = np.arange(m)
-    probs = logits - logits.max(axis=1, keepdims=True)  # shifted logits, then probabilities
-    picked = probs[rows, targets]
-    np.exp(probs, out=probs)
-    total = probs.sum(axis=1)
-    loss = float(np.mean(np.log(total) - picked, dtype=np.float64))
-    total *= total.dtype.type(m)
-    probs *= np.reciprocal(total, out=total)[:, None]  # normalise and average in one pass
-    probs[rows, targets] -= probs.dtype.type(1.0 / m)
-    return loss, probs
+    probs = np.empty_like(logits)  # shifted logits, then probabilities, then the gradient
+
+    def rows_loss(rows: slice) -> float:
+        """The summed loss of the rows ``rows``; their gradient into ``probs``."""
+        p, picks = probs[rows], (np.arange(rows.stop - rows.start), targets[rows])
+        np.subtract(logits[rows], logits[rows].max(axis=1, keepdims=True), out=p)
+        picked = p[picks]
+        np.exp(p, out=p)
+        total = p.sum(axis=1)
+        loss = float(np.sum(np.log(total) - picked, dtype=np.float64))
+        total *= total.dtype.type(m)
+        p *= np.reciprocal(total, out=total)[:, None]  # normalise and average in one pass
+        p[picks] -= p.dtype.type(1.0 / m)
+        return loss
+
+    losses = parallel.run_blocks(rows_loss, parallel.blocks(m, logits.shape[1]))
+    return sum(losses) / m, probs
 
 
 def mse(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:

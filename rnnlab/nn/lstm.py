@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import DTypeLike
 
+from rnnlab.nn import parallel
 from rnnlab.nn.cell import State
-from rnnlab.nn.gate_cell import GateCell, one_minus_square
+from rnnlab.nn.gate_cell import GateCell, one_minus_square, squared_norm
 
 
 class LSTMCell(GateCell):
@@ -46,35 +47,40 @@ class LSTMCell(GateCell):
         cs = np.empty((T + 1, N, H), self.dtype)
         cs[0] = state[1]
         tanh_cs = np.empty((T, N, H), self.dtype)
-        buffer = self.recurrent_buffer(N)
-        ig = np.empty((N, H), self.dtype)
-        i, f, g, o = (acts[:, :, k * H : (k + 1) * H] for k in range(4))
         # One tanh over all four gates: sigmoid(a) = 0.5 * tanh(0.5 * a) + 0.5 for i, f, o
         # and tanh(a) = 1 * tanh(1 * a) + 0 for g (fewer, larger numpy calls per step).
         scale = np.full(4 * H, 0.5, self.dtype)
         scale[2 * H : 3 * H] = 1.0
         offset = 1.0 - scale
-        for t in range(T):
-            a = acts[t]  # pre-activations in, gate activations out
-            a += self.recurrent(hs[t], buffer)
-            a *= scale
-            np.tanh(a, out=a)
-            a *= scale
-            a += offset
-            np.multiply(f[t], cs[t], out=cs[t + 1])
-            np.multiply(i[t], g[t], out=ig)
-            cs[t + 1] += ig
-            np.tanh(cs[t + 1], out=tanh_cs[t])
-            np.multiply(o[t], tanh_cs[t], out=hs[t + 1])
+
+        def rows_forward(rows: slice) -> None:
+            """The whole chunk for the batch rows ``rows`` (one thread's block)."""
+            buffer = self.recurrent_buffer(rows.stop - rows.start)
+            ig = np.empty((rows.stop - rows.start, H), self.dtype)
+            for t in range(T):
+                a = acts[t, rows]  # pre-activations in, gate activations out
+                a += self.recurrent(hs[t, rows], buffer)
+                a *= scale
+                np.tanh(a, out=a)
+                a *= scale
+                a += offset
+                c, tanh_c = cs[t + 1, rows], tanh_cs[t, rows]
+                np.multiply(a[:, H : 2 * H], cs[t, rows], out=c)
+                np.multiply(a[:, :H], a[:, 2 * H : 3 * H], out=ig)
+                c += ig
+                np.tanh(c, out=tanh_c)
+                np.multiply(a[:, 3 * H :], tanh_c, out=hs[t + 1, rows])
+
+        parallel.run_blocks(rows_forward, parallel.row_blocks(N))
         self.acts, self.cs, self.tanh_cs = acts, cs, tanh_cs
         return self.hidden_outputs(), (hs[-1].copy(), cs[-1].copy())
 
     def backprop(
         self, dhs: np.ndarray, dfinal_state: State | None
-    ) -> tuple[np.ndarray, np.ndarray, State]:
+    ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, ...], State]:
         T, N, H = dhs.shape
-        dh, dc = self.final_state_grads(dfinal_state, N)
-        through_weight = self.recurrent_backward(N)
+        dh, dc0 = self.final_state_grads(dfinal_state, N)
+        through_weight_for = self.recurrent_backward()
         acts = self.acts.reshape(T, N, 4, H)  # each step's activations become its dpre
         cs, tanh_cs = self.cs, self.tanh_cs
 
@@ -82,33 +88,44 @@ class LSTMCell(GateCell):
         #   dc += dh * o * (1 - tanh(c)^2)     (tanh' from the stored tanh(c), not from h)
         #   d_i = dc * g * i(1-i)      d_f = dc * c_prev * f(1-f)
         #   d_g = dc * i * (1-g^2)     d_o = dh * tanh(c) * o(1-o)
-        # then dc *= f for the previous step. Step by step, on (N, 4H) pieces that stay
+        # then dc *= f for the previous step. Step by step, on (n, 4H) pieces that stay
         # in cache, written over the activations (backward runs once per forward).
-        factor = np.empty((N, 4, H), self.dtype)
-        s_i, s_f, s_g, s_o = (factor[:, k] for k in range(4))
-        tmp = np.empty((N, H), self.dtype)
-        norms = np.empty(T)
-        for t in reversed(range(T)):
-            a = acts[t]
-            i, f, g, o = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
-            dh += dhs[t]
-            norms[t] = np.linalg.norm(dh)
-            one_minus_square(tanh_cs[t], out=tmp)
-            tmp *= o
-            tmp *= dh
-            dc += tmp
-            np.subtract(1, a, out=factor)
-            factor *= a  # sigmoid' for i, f, o (the g block is overwritten next)
-            one_minus_square(g, out=s_g)
-            s_g *= i
-            s_i *= g
-            s_f *= cs[t]
-            s_o *= tanh_cs[t]
-            np.multiply(s_o, dh, out=o)
-            np.multiply(dc, f, out=tmp)  # dc for the previous step, before f is overwritten
-            np.multiply(factor[:, :3], dc[:, None, :], out=a[:, :3])
-            dc, tmp = tmp, dc
-            through_weight(a.reshape(N, 4 * H), dh)
-        self.state_grad_norms = norms
+        def rows_backward(rows: slice) -> tuple[np.ndarray, np.ndarray]:
+            """The sweep for the batch rows ``rows``: their dc at the start, and the squared
+            norms (T,) of their dh per step."""
+            n = rows.stop - rows.start
+            through_weight = through_weight_for(n)
+            dh_rows, dc = dh[rows], dc0[rows]
+            factor = np.empty((n, 4, H), self.dtype)
+            s_i, s_f, s_g, s_o = (factor[:, k] for k in range(4))
+            tmp = np.empty((n, H), self.dtype)
+            squares = np.empty(T)
+            for t in reversed(range(T)):
+                a = acts[t, rows]
+                i, f, g, o = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
+                tanh_c = tanh_cs[t, rows]
+                dh_rows += dhs[t, rows]
+                squares[t] = squared_norm(dh_rows)
+                one_minus_square(tanh_c, out=tmp)
+                tmp *= o
+                tmp *= dh_rows
+                dc += tmp
+                np.subtract(1, a, out=factor)
+                factor *= a  # sigmoid' for i, f, o (the g block is overwritten next)
+                one_minus_square(g, out=s_g)
+                s_g *= i
+                s_i *= g
+                s_f *= cs[t, rows]
+                s_o *= tanh_c
+                np.multiply(s_o, dh_rows, out=o)
+                np.multiply(dc, f, out=tmp)  # dc for the previous step, before f is overwritten
+                np.multiply(factor[:, :3], dc[:, None, :], out=a[:, :3])
+                dc, tmp = tmp, dc
+                through_weight(a.reshape(n, 4 * H), dh_rows)
+            return dc, squares
+
+        blocks = parallel.run_blocks(rows_backward, parallel.row_blocks(N))
+        self.state_grad_norms = np.sqrt(sum(squares for _, squares in blocks))
+        dc = np.concatenate([dc for dc, _ in blocks]) if len(blocks) > 1 else blocks[0][0]
         dpre = acts.reshape(T, N, 4 * H)
         return dpre, dpre, (dh, dc)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import DTypeLike
 
+from rnnlab.nn import parallel
 from rnnlab.nn.cell import State
-from rnnlab.nn.gate_cell import GateCell
+from rnnlab.nn.gate_cell import GateCell, squared_norm
 
 
 def _tanh_(a: np.ndarray) -> np.ndarray:
@@ -57,26 +58,39 @@ class RNNCell(GateCell):
 
     def recur(self, pre: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         hs = self.hs  # pre is hs[1:]
-        buffer = self.recurrent_buffer(pre.shape[1])
-        for t in range(len(pre)):
-            h = hs[t + 1]
-            h += self.recurrent(hs[t], buffer)
-            self._activation_(h)
+
+        def rows_forward(rows: slice) -> None:
+            buffer = self.recurrent_buffer(rows.stop - rows.start)
+            for t in range(len(pre)):
+                h = hs[t + 1, rows]
+                h += self.recurrent(hs[t, rows], buffer)
+                self._activation_(h)
+
+        parallel.run_blocks(rows_forward, parallel.row_blocks(pre.shape[1]))
         return self.hidden_outputs(), (hs[-1].copy(),)
 
     def backprop(
         self, dhs: np.ndarray, dfinal_state: State | None
-    ) -> tuple[np.ndarray, np.ndarray, State]:
+    ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, ...], State]:
         T, N, _ = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
-        through_weight = self.recurrent_backward(N)
+        through_weight_for = self.recurrent_backward()
         dpre = dhs  # each step's dL/d(pre-activation) replaces its output gradient
-        norms = np.empty(T)
-        for t in reversed(range(T)):
-            dh += dhs[t]
-            norms[t] = np.linalg.norm(dh)
-            self._activation_grad(self.hs[t + 1], out=dpre[t])
-            dpre[t] *= dh
-            through_weight(dpre[t], dh)
-        self.state_grad_norms = norms
+
+        def rows_backward(rows: slice) -> np.ndarray:
+            """The sweep for the batch rows ``rows``: the squared norms (T,) of their dh."""
+            through_weight = through_weight_for(rows.stop - rows.start)
+            dh_rows = dh[rows]
+            squares = np.empty(T)
+            for t in reversed(range(T)):
+                d = dpre[t, rows]
+                dh_rows += d
+                squares[t] = squared_norm(dh_rows)
+                self._activation_grad(self.hs[t + 1, rows], out=d)
+                d *= dh_rows
+                through_weight(d, dh_rows)
+            return squares
+
+        squares = parallel.run_blocks(rows_backward, parallel.row_blocks(N))
+        self.state_grad_norms = np.sqrt(sum(squares))
         return dpre, dpre, (dh,)

@@ -1,12 +1,13 @@
 """Checkpoints as ``.npz`` (no pickle): written atomically, validated before use.
 
 Layout: ``param/<name>``, ``optim/<key>``, ``state/<layer>/<i>`` arrays, and
-``meta``: a JSON string (step, data position, RNG states, run meta).
+``meta``: a JSON string (step, data position, RNG states, run meta, the engine's thread count).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import zipfile
@@ -16,6 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.errors import CheckpointError
+from rnnlab.nn import parallel
+
+log = logging.getLogger("rnnlab")
 
 LAST = "last.npz"
 BEST = "best.npz"
@@ -42,7 +46,8 @@ def save_checkpoint(path: Path, params: dict, optim_state: dict, states: list, m
     arrays.update({f"optim/{k}": np.asarray(v) for k, v in optim_state.items()})
     for layer, state in enumerate(states):
         arrays.update({f"state/{layer}/{i}": a for i, a in enumerate(state)})
-    arrays["meta"] = np.array(json.dumps(meta))
+    # the thread count splits each step's work differently: bitwise resume holds for the same count
+    arrays["meta"] = np.array(json.dumps(dict(meta, threads=parallel.get_num_threads())))
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
@@ -157,5 +162,14 @@ class Checkpoint:
 
     def load_into(self, params: dict) -> None:
         self.check_params(params)
+        saved, now = self.meta.get("threads"), parallel.get_num_threads()
+        if saved is not None and saved != now:
+            log.warning(
+                "resuming on %d thread(s), the checkpoint's run used %d: the rest of the run "
+                "may differ in the last bits from an uninterrupted one (resume with threads=%d)",
+                now,
+                saved,
+                saved,
+            )
         for name, value in params.items():
             value[...] = self.params[name]

@@ -12,7 +12,6 @@ from typing import cast
 
 from omegaconf import DictConfig, OmegaConf
 from pluggy import HookRelay
-from threadpoolctl import threadpool_limits
 
 import rnnlab
 from rnnlab.config.schema import RunConfig
@@ -23,7 +22,7 @@ from rnnlab.runner.checkpoint import LAST, Checkpoint, remove_partial_writes
 from rnnlab.runner.interruption import RunInterrupted, interrupted_message, sigterm_as_interrupt
 from rnnlab.runner.progress import format_metrics
 from rnnlab.runner.run_context import HOST_TAG, OVERRIDES_TAG, PID_TAG, Run
-from rnnlab.runner.threads import blas_threads
+from rnnlab.runner.threads import compute_threads, job_threads
 from rnnlab.runner.trainer import PROFILES_FILE, Trainer
 
 CONFIG_FILE = "config.yaml"
@@ -156,7 +155,7 @@ def run_job(cfg: DictConfig, conf: RunConfig, hydra_cfg: DictConfig) -> float:
     run = make_run(cast(dict, OmegaConf.to_container(cfg, resolve=True)), run_dir)
     run.tags[OVERRIDES_TAG] = " ".join(hydra_cfg.overrides.task)
     hook = registry.plugins.pm.hook
-    with threadpool_limits(limits=blas_threads(conf.threads, hydra_cfg)), sigterm_as_interrupt():
+    with compute_threads(job_threads(conf.threads, hydra_cfg)), sigterm_as_interrupt():
         trainer = None
         if ckpt is None:
             OmegaConf.save(cfg, run_dir / CONFIG_FILE, resolve=True)
