@@ -23,7 +23,7 @@ from rnnlab.errors import ConfigError, RnnlabError, storage_error
 from rnnlab.tracking.env import PARENT_RUN_ENV
 
 CONF_DIR = str(files("rnnlab.conf"))
-GROUPS = ("cell", "data", "optimizer")
+GROUPS = ("cell", "data", "optimizer", "schedule")
 #: config groups that only mean something in a multirun (rnnlab -m)
 SWEEP_GROUPS = ("experiment", "hparams_search")
 
@@ -106,8 +106,12 @@ def preflight(argv: list[str]) -> None:
             cfg = compose("config", overrides=overrides)
     except Exception as exc:  # Hydra and OmegaConf raise many types for user mistakes
         raise RnnlabError(one_line(exc)) from None
-    for tracker in to_run_config(cfg).tracking.trackers:
+    conf = to_run_config(cfg)
+    for tracker in conf.tracking.trackers:
         registry.get("tracker", tracker)
+    from rnnlab.runner.build import build_schedule
+
+    build_schedule(conf, registry)  # its rules across groups, e.g. a warm-up beyond train.steps
 
 
 def to_run_config(cfg: DictConfig):

@@ -1,4 +1,5 @@
-"""The NumPy engine: recurrent cells, layers, losses, optimizers and gradient checking."""
+"""The NumPy engine: recurrent cells, layers, losses, optimizers, learning-rate
+schedules and gradient checking."""
 
 from rnnlab.nn.cell import Cell, State, StepCell
 from rnnlab.nn.gradcheck import (
@@ -17,6 +18,7 @@ from rnnlab.nn.optim import (
     Adagrad,
     Adam,
     Optimizer,
+    RMSprop,
     clip_grad_norm,
     clip_grad_value,
     global_norm,
@@ -24,6 +26,13 @@ from rnnlab.nn.optim import (
     l2_penalty,
 )
 from rnnlab.nn.rnn import RNNCell
+from rnnlab.nn.schedules import (
+    ConstantSchedule,
+    CosineSchedule,
+    PlateauSchedule,
+    Schedule,
+    StepSchedule,
+)
 
 __all__ = [
     "LN2",
@@ -31,16 +40,22 @@ __all__ = [
     "Adagrad",
     "Adam",
     "Cell",
+    "ConstantSchedule",
+    "CosineSchedule",
     "Dropout",
     "Embedding",
     "GRUCell",
     "LSTMCell",
     "Linear",
     "Optimizer",
+    "PlateauSchedule",
+    "RMSprop",
     "RNNCell",
     "RecurrentModel",
+    "Schedule",
     "State",
     "StepCell",
+    "StepSchedule",
     "clip_grad_norm",
     "clip_grad_value",
     "global_norm",

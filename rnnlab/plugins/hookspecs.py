@@ -52,6 +52,16 @@ def register_optimizers(register):
 
 
 @hookspec
+def register_schedules(register):
+    """Register learning-rate schedules: ``register(name, build, config=Dataclass)``.
+
+    ``build(config, base_lr, total_steps)`` returns a ``rnnlab.nn.Schedule``: before each
+    update the trainer sets the optimizer's ``lr`` to ``rate(step, epoch)``, and passes each
+    validation loss to ``observe``; ``state_dict()`` (JSON-able) goes into checkpoints.
+    """
+
+
+@hookspec
 def register_trackers(register):
     """Register trackers: ``register(name, tracker_class)``.
 
@@ -88,6 +98,13 @@ def on_artifact(run, path, artifact_path):
 @hookspec
 def on_checkpoint(run, step, path, best):
     """A checkpoint was written atomically to ``path``; ``best`` by validation loss."""
+
+
+@hookspec
+def on_offline_evaluation(run, step, metrics):
+    """``rnnlab evaluate`` scored the checkpoint of an ended run (trained to ``step``) on other
+    data; ``metrics`` are named ``eval/<data>/<metric>`` (``eval/hamlet.txt/bpc``). ``run`` is
+    rebuilt from the run directory, with the ``meta`` of the checkpoint."""
 
 
 @hookspec

@@ -1,4 +1,5 @@
-"""Build a job's dataset, model and optimizer from its validated config and the registry."""
+"""Build a job's dataset, model, optimizer and learning-rate schedule from its validated config
+and the registry."""
 
 from __future__ import annotations
 
@@ -69,3 +70,10 @@ def build_model(conf, dataset, registry: Registry) -> RecurrentModel:
 def build_optimizer(conf, model: RecurrentModel, registry: Registry):
     reg = registry.get("optimizer", conf.optimizer.name)
     return reg.obj(model.params, conf.optimizer)
+
+
+def build_schedule(conf, registry: Registry):
+    """The learning-rate schedule ``conf.schedule`` names, from ``optimizer.lr`` over
+    ``train.steps``."""
+    reg = registry.get("schedule", conf.schedule.name)
+    return reg.obj(conf.schedule, conf.optimizer.lr, conf.train.steps)

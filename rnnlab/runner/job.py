@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 import rnnlab
 from rnnlab.errors import RnnlabError, storage_error
 from rnnlab.plugins.registry import Registry, get_registry
-from rnnlab.runner.build import build_dataset, build_model, build_optimizer
+from rnnlab.runner.build import build_dataset, build_model, build_optimizer, build_schedule
 from rnnlab.runner.checkpoint import LAST, Checkpoint, remove_partial_writes
 from rnnlab.runner.interruption import RunInterrupted, interrupted_message, sigterm_as_interrupt
 from rnnlab.runner.progress import format_metrics
@@ -86,13 +86,17 @@ def resumed_config(reference: str, registry: Registry, overrides: list[str] = ()
     """
     from rnnlab.cli import to_run_config
     from rnnlab.config.schema import RunConfig
+    from rnnlab.config.store import GROUP_BASES
     from rnnlab.runner.resume import find_run_dir
 
     run_dir = find_run_dir(reference)
     saved = OmegaConf.load(run_dir / CONFIG_FILE)
     base = OmegaConf.structured(RunConfig)
-    for group in ("cell", "data", "optimizer"):
-        base[group] = OmegaConf.structured(registry.get(group, saved[group]["name"]).config)
+    if "schedule" not in saved:  # runs from before schedules existed had a constant rate
+        saved.schedule = {"name": "constant"}
+    for group in ("cell", "data", "optimizer", "schedule"):
+        config = registry.get(group, saved[group]["name"]).config or GROUP_BASES[group]
+        base[group] = OmegaConf.structured(config)
     merged = OmegaConf.merge(base, saved)
     for override in overrides:
         key, _, value = override.partition("=")
@@ -108,11 +112,11 @@ def resumed_config(reference: str, registry: Registry, overrides: list[str] = ()
 
 
 def build_trainer(conf, registry: Registry, hook, run: Run) -> Trainer:
-    """The dataset, model and optimizer ``conf`` asks for, in a Trainer."""
+    """The dataset, model, optimizer and schedule ``conf`` asks for, in a Trainer."""
     dataset = build_dataset(conf, registry)
     model = build_model(conf, dataset, registry)
     optimizer = build_optimizer(conf, model, registry)
-    return Trainer(conf, dataset, model, optimizer, hook, run)
+    return Trainer(conf, dataset, model, optimizer, hook, run, build_schedule(conf, registry))
 
 
 def run_job(cfg, conf, hydra_cfg) -> float:
