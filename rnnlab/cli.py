@@ -106,12 +106,8 @@ def preflight(argv: list[str]) -> None:
             cfg = compose("config", overrides=overrides)
     except Exception as exc:  # Hydra and OmegaConf raise many types for user mistakes
         raise RnnlabError(one_line(exc)) from None
-    conf = to_run_config(cfg)
-    for tracker in conf.tracking.trackers:
+    for tracker in to_run_config(cfg).tracking.trackers:
         registry.get("tracker", tracker)
-    from rnnlab.runner.build import build_schedule
-
-    build_schedule(conf, registry)  # its rules across groups, e.g. a warm-up beyond train.steps
 
 
 def to_run_config(cfg: DictConfig):

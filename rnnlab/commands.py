@@ -113,7 +113,7 @@ def evaluate_command(argv: list[str]) -> None:
         "--split", choices=["train", "val", "test"], help="default: test (with data.path: all)"
     )
     parser.add_argument("--checkpoint", choices=["best", "last"], default="best")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # overrides may come after --split
     from rnnlab.runner.evaluate_run import evaluate_run
 
     evaluate_run(args.run, args.overrides, args.split, args.checkpoint)

@@ -277,7 +277,7 @@ SUBCOMMAND_CASES = {
         ["'cell=gru' is not a data option", "data.KEY=VALUE"],
     ),
     "evaluate another text on a split": (
-        ["evaluate", "runs/earlier", "data.path=text.txt", "--split", "val"],
+        ["evaluate", "runs/earlier", "--split", "val", "data.path=text.txt"],
         ["--split picks a split of the run's own data", "drop --split"],
     ),
     "evaluate a missing text": (

@@ -35,6 +35,18 @@ class CosineConfig(ScheduleConfig):
     #: the rate at the last step (train.steps)
     final_lr: float = checked(0.0, non_negative())
 
+    def check_with(self, base_lr: float, total_steps: int) -> None:
+        if self.warmup >= total_steps:
+            raise ConfigError(
+                f"schedule.warmup={self.warmup} is not allowed: it must be below train.steps="
+                f"{total_steps}; lower schedule.warmup"
+            )
+        if self.final_lr >= base_lr:
+            raise ConfigError(
+                f"schedule.final_lr={self.final_lr} is not allowed: it must be below "
+                f"optimizer.lr={base_lr}; lower schedule.final_lr"
+            )
+
 
 @dataclass
 class PlateauConfig(ScheduleConfig):
@@ -56,16 +68,6 @@ def build_step(c: StepConfig, base_lr: float, total_steps: int) -> StepSchedule:
 
 
 def build_cosine(c: CosineConfig, base_lr: float, total_steps: int) -> CosineSchedule:
-    if c.warmup >= total_steps:
-        raise ConfigError(
-            f"schedule.warmup={c.warmup} is not allowed: it must be below train.steps="
-            f"{total_steps}; lower schedule.warmup"
-        )
-    if c.final_lr >= base_lr:
-        raise ConfigError(
-            f"schedule.final_lr={c.final_lr} is not allowed: it must be below optimizer.lr="
-            f"{base_lr}; lower schedule.final_lr"
-        )
     return CosineSchedule(base_lr, total_steps, c.warmup, c.final_lr)
 
 

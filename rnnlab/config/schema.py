@@ -55,6 +55,9 @@ class ScheduleConfig:
 
     name: str = MISSING
 
+    def check_with(self, base_lr: float, total_steps: int) -> None:
+        """Rules involving ``optimizer.lr`` or ``train.steps``; raise ConfigError."""
+
 
 @dataclass
 class ModelConfig:
@@ -121,3 +124,7 @@ class RunConfig:
     threads: int = checked(1, non_negative())
     #: a run directory or MLflow run id to continue
     resume: str | None = None
+
+    def check(self, prefix: str) -> None:
+        if isinstance(self.schedule, ScheduleConfig):
+            self.schedule.check_with(self.optimizer.lr, self.train.steps)

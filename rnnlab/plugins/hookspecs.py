@@ -47,7 +47,8 @@ def register_optimizers(register):
     """Register optimizers: ``register(name, build, config=Dataclass)``.
 
     ``build(params, config)`` returns an object with ``step(grads)``,
-    ``state_dict()`` and ``load_state_dict(state)`` (state: name -> ndarray).
+    ``state_dict()`` and ``load_state_dict(state)`` (state: name -> ndarray), whose
+    ``step`` uses its ``lr`` attribute (the learning-rate schedule sets it before each step).
     """
 
 
