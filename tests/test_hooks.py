@@ -162,38 +162,33 @@ def recorded(tmp_path_factory):
         "RECORDER_LOG": str(log),
         "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db",
     }
-    proc = subprocess.run(
-        [
-            rnnlab_command(),
-            "cell=echo_rnn",
-            "data=tiny",
-            "optimizer=plain_sgd",
-            "optimizer.lr=0.3",
-            "schedule=halving",
-            "train.steps=20",
-            "train.eval_every=10",
-            "train.log_every=5",
-            "train.batch_size=16",
-            "tracking.trackers=[metrics_file,recorder]",
-        ],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+
+    def run(*args: str) -> list[dict]:
+        """Run ``rnnlab *args``; the calls recorded so far."""
+        proc = subprocess.run(
+            [rnnlab_command(), *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return [json.loads(line) for line in log.read_text().splitlines()]
+
+    train = run(
+        "cell=echo_rnn",
+        "data=tiny",
+        "optimizer=plain_sgd",
+        "optimizer.lr=0.3",
+        "schedule=halving",
+        "train.steps=20",
+        "train.eval_every=10",
+        "train.log_every=5",
+        "train.batch_size=16",
+        "tracking.trackers=[metrics_file,recorder]",
     )
-    assert proc.returncode == 0, proc.stderr
-    train = [json.loads(line) for line in log.read_text().splitlines()]
-    proc = subprocess.run(
-        [rnnlab_command(), "evaluate", train[0]["run_dir"], "--split", "val"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return {"train": train, "evaluate": [json.loads(ln) for ln in log.read_text().splitlines()]}
+    return {"train": train, "evaluate": run("evaluate", train[0]["run_dir"], "--split", "val")}
 
 
 @pytest.fixture(scope="module")
