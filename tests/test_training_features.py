@@ -184,3 +184,18 @@ def test_evaluate_scores_another_text_and_logs_it_to_the_mlflow_run(trained, run
     history = client.get_metric_history(run.info.run_id, "eval/hamlet.txt/bpc")
     assert [(m.step, f"{m.value:.4f}") for m in history] == [(12, printed["eval/hamlet.txt/bpc"])]
     assert run.info.status == "FINISHED"
+
+
+def test_samples_written_while_training_use_the_sample_group(run_rnnlab, tmp_path):
+    proc = run_rnnlab(
+        *TINY,
+        "train.steps=6",
+        "train.eval_every=3",
+        "sample.temperature=0",
+        "sample.length=20",
+        "hydra.run.dir=run",
+    )
+    assert proc.returncode == 0, proc.stderr
+    final = (tmp_path / "run" / "samples" / "final.txt").read_text()
+    greedy = run_rnnlab("sample", "run", "--greedy", "--length", "20")
+    assert greedy.stdout == final + "\n"
