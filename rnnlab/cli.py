@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from importlib.resources import files
+from typing import cast
 
 import hydra
 from hydra.errors import HydraException
@@ -133,7 +134,7 @@ def hydra_main(cfg: DictConfig):
 
     from rnnlab.runner.job import run_job
 
-    hydra_cfg = HydraConfig.get()
+    hydra_cfg = cast(DictConfig, HydraConfig.get())  # typed HydraConf; a DictConfig at run time
     try:
         return run_job(cfg, to_run_config(cfg), hydra_cfg)
     except Exception as exc:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import cast
 
 from rnnlab.errors import RnnlabError
 
@@ -63,7 +64,7 @@ def sample_command(argv: list[str]) -> None:
     from rnnlab.runner.build import build_dataset, build_model
     from rnnlab.runner.checkpoint import Checkpoint
     from rnnlab.runner.job import resumed_config
-    from rnnlab.runner.sampling import generate, warn_unseen
+    from rnnlab.runner.sampling import TextCodec, generate, warn_unseen
 
     registry = get_registry()
     _, conf, run_dir = resumed_config(args.run, registry)
@@ -75,10 +76,11 @@ def sample_command(argv: list[str]) -> None:
         )
     model = build_model(conf, dataset, registry)
     Checkpoint(run_dir / f"{args.checkpoint}.npz").load_into(model.params)
-    warn_unseen(dataset, args.prime, "--prime")
+    codec = cast(TextCodec, dataset)  # checked above: a text dataset
+    warn_unseen(codec, args.prime, "--prime")
     rng = np.random.default_rng(args.seed)
     pieces = generate(
-        model, dataset, args.prime, args.length, rng, args.temperature, args.top_k, args.top_p
+        model, codec, args.prime, args.length, rng, args.temperature, args.top_k, args.top_p
     )
     for piece in pieces:  # streamed: each character as soon as it is drawn
         sys.stdout.write(piece)

@@ -80,6 +80,7 @@ def evaluate_run(
     run_data = build_dataset(conf, registry)
     changed = with_data_options(cfg, overrides) if overrides else conf
     new_path = any(o.startswith("data.path=") for o in overrides)
+    data: Dataset
     if new_path and isinstance(run_data, CharDataset):
         if split is not None:
             raise RnnlabError(

@@ -6,12 +6,16 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
+from pluggy import HookRelay
 from threadpoolctl import threadpool_limits
 
 import rnnlab
+from rnnlab.config.schema import RunConfig
 from rnnlab.errors import RnnlabError, storage_error
 from rnnlab.plugins.registry import Registry, get_registry
 from rnnlab.runner.build import build_dataset, build_model, build_optimizer, build_schedule
@@ -78,26 +82,27 @@ def start_trackers(run: Run, registry: Registry) -> list:
 RESUMABLE_OVERRIDES = ("resume", "train.steps")
 
 
-def resumed_config(reference: str, registry: Registry, overrides: list[str] = ()):
+def resumed_config(
+    reference: str, registry: Registry, overrides: Sequence[str] = ()
+) -> tuple[DictConfig, RunConfig, Path]:
     """The saved config of the run at ``reference`` (a run directory or an MLflow run id).
 
     ``overrides`` may only set ``train.steps`` (to train a run for longer); everything
     else comes from the run's own config.
     """
     from rnnlab.cli import to_run_config
-    from rnnlab.config.schema import RunConfig
     from rnnlab.config.store import GROUP_BASES
     from rnnlab.runner.resume import find_run_dir
 
     run_dir = find_run_dir(reference)
-    saved = OmegaConf.load(run_dir / CONFIG_FILE)
+    saved = cast(DictConfig, OmegaConf.load(run_dir / CONFIG_FILE))
     base = OmegaConf.structured(RunConfig)
     if "schedule" not in saved:  # runs from before schedules existed had a constant rate
         saved.schedule = {"name": "constant"}
     for group in ("cell", "data", "optimizer", "schedule"):
         config = registry.get(group, saved[group]["name"]).config or GROUP_BASES[group]
         base[group] = OmegaConf.structured(config)
-    merged = OmegaConf.merge(base, saved)
+    merged = cast(DictConfig, OmegaConf.merge(base, saved))
     for override in overrides:
         key, _, value = override.partition("=")
         if key not in RESUMABLE_OVERRIDES:
@@ -111,7 +116,7 @@ def resumed_config(reference: str, registry: Registry, overrides: list[str] = ()
     return merged, to_run_config(merged), run_dir
 
 
-def build_trainer(conf, registry: Registry, hook, run: Run) -> Trainer:
+def build_trainer(conf: RunConfig, registry: Registry, hook: HookRelay, run: Run) -> Trainer:
     """The dataset, model, optimizer and schedule ``conf`` asks for, in a Trainer."""
     dataset = build_dataset(conf, registry)
     model = build_model(conf, dataset, registry)
@@ -119,7 +124,7 @@ def build_trainer(conf, registry: Registry, hook, run: Run) -> Trainer:
     return Trainer(conf, dataset, model, optimizer, hook, run, build_schedule(conf, registry))
 
 
-def run_job(cfg, conf, hydra_cfg) -> float:
+def run_job(cfg: DictConfig, conf: RunConfig, hydra_cfg: DictConfig) -> float:
     """Train one model as ``conf`` says; returns the best validation loss.
 
     Trackers start before the dataset and model are built, so a job that fails
@@ -134,7 +139,7 @@ def run_job(cfg, conf, hydra_cfg) -> float:
         cfg, conf, run_dir = resumed_config(conf.resume, registry, hydra_cfg.overrides.task)
         ckpt = Checkpoint(run_dir / LAST)
         remove_partial_writes(run_dir)
-    run = make_run(OmegaConf.to_container(cfg, resolve=True), run_dir)
+    run = make_run(cast(dict, OmegaConf.to_container(cfg, resolve=True)), run_dir)
     run.tags[OVERRIDES_TAG] = " ".join(hydra_cfg.overrides.task)
     hook = registry.plugins.pm.hook
     with threadpool_limits(limits=blas_threads(conf.threads, hydra_cfg)), sigterm_as_interrupt():

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 import numpy as np
 
 from rnnlab.config.schema import SampleConfig
-from rnnlab.data.chars import CharDataset
 from rnnlab.errors import RnnlabError
 from rnnlab.nn.model import RecurrentModel
+
+
+class TextCodec(Protocol):
+    """What sampling needs of a text dataset: characters to token ids and back."""
+
+    def encode(self, text: str) -> np.ndarray: ...
+
+    def decode(self, ids: Iterable[int]) -> str: ...
 
 
 def next_token(
@@ -34,7 +42,7 @@ def next_token(
     return min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), len(cdf) - 1)
 
 
-def unseen_characters(dataset: CharDataset, text: str) -> list[str]:
+def unseen_characters(dataset: TextCodec, text: str) -> list[str]:
     """The distinct characters of ``text`` that ``dataset``'s vocabulary lacks, in order."""
     unk = getattr(dataset, "unk_id", None)
     if unk is None:
@@ -43,7 +51,7 @@ def unseen_characters(dataset: CharDataset, text: str) -> list[str]:
     return list(dict.fromkeys(ch for ch, i in zip(text, ids, strict=True) if i == unk))
 
 
-def warn_unseen(dataset: CharDataset, prime: str, option: str) -> None:
+def warn_unseen(dataset: TextCodec, prime: str, option: str) -> None:
     """One warning line on stderr naming the characters of ``prime`` the model never saw."""
     unseen = unseen_characters(dataset, prime)
     if unseen:
@@ -56,7 +64,7 @@ def warn_unseen(dataset: CharDataset, prime: str, option: str) -> None:
 
 def generate(
     model: RecurrentModel,
-    dataset: CharDataset,
+    dataset: TextCodec,
     prime: str,
     length: int,
     rng: np.random.Generator,
@@ -83,7 +91,7 @@ def generate(
 
 
 def sample_text(
-    model: RecurrentModel, dataset: CharDataset, options: SampleConfig, rng: np.random.Generator
+    model: RecurrentModel, dataset: TextCodec, options: SampleConfig, rng: np.random.Generator
 ) -> str:
     """The whole text ``generate`` gives for a ``sample`` config group (``options``)."""
     return "".join(

@@ -14,17 +14,30 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
+from pluggy import HookRelay
 
+from rnnlab.config.schema import RunConfig
+from rnnlab.data.base import Dataset
 from rnnlab.errors import RnnlabError
 from rnnlab.nn.losses import LN2
-from rnnlab.nn.optim import clip_grad_norm, clip_grad_value, global_norm, grad_norms, l2_penalty
+from rnnlab.nn.model import RecurrentModel
+from rnnlab.nn.optim import (
+    Optimizer,
+    clip_grad_norm,
+    clip_grad_value,
+    global_norm,
+    grad_norms,
+    l2_penalty,
+)
 from rnnlab.nn.schedules import Schedule
 from rnnlab.runner.checkpoint import BEST, LAST, Checkpoint, save_checkpoint
 from rnnlab.runner.evaluation import evaluate, forward, task_loss
 from rnnlab.runner.progress import Progress
-from rnnlab.runner.sampling import sample_text, warn_unseen
+from rnnlab.runner.run_context import Run
+from rnnlab.runner.sampling import TextCodec, sample_text, warn_unseen
 
 #: the tag an early-stopped run carries: the step it stopped at
 EARLY_STOP_TAG = "rnnlab.early_stopped_at"
@@ -33,7 +46,7 @@ OPTIONAL_META = {"skipped_steps", "schedule", "early_stopping"}
 
 PROFILES_FILE = "grad_profile.json"
 #: numpy floating-point warnings off: non-finite values are caught and reported in one line
-NONFINITE_QUIETLY = dict(over="ignore", invalid="ignore", divide="ignore")
+NONFINITE_QUIETLY: dict[str, Any] = dict(over="ignore", invalid="ignore", divide="ignore")
 
 
 class TrainingDiverged(RnnlabError):
@@ -44,7 +57,16 @@ class Trainer:
     """Trains ``model`` on ``dataset`` with ``optimizer`` at the rates of ``schedule`` as
     ``conf`` says; reports via ``hook``."""
 
-    def __init__(self, conf, dataset, model, optimizer, hook, run, schedule: Schedule):
+    def __init__(
+        self,
+        conf: RunConfig,
+        dataset: Dataset,
+        model: RecurrentModel,
+        optimizer: Optimizer,
+        hook: HookRelay,
+        run: Run,
+        schedule: Schedule,
+    ) -> None:
         self.conf, self.data, self.model, self.opt = conf, dataset, model, optimizer
         self.schedule = schedule
         self.lr = schedule.rate(0, 0)
@@ -239,7 +261,8 @@ class Trainer:
 
     def write_sample(self, label: str) -> str:
         s = self.conf.sample
-        text = sample_text(self.model, self.data, s, self.sample_rng)
+        codec = cast(TextCodec, self.data)  # "lm" datasets are text: they encode and decode
+        text = sample_text(self.model, codec, s, self.sample_rng)
         path = Path(self.run.run_dir) / "samples" / f"{label}.txt"
         path.parent.mkdir(exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -286,7 +309,7 @@ class Trainer:
         sweep objective)."""
         t = self.conf.train
         if self.task == "lm" and self.conf.sample.length:
-            warn_unseen(self.data, self.conf.sample.prime, "sample.prime")
+            warn_unseen(cast(TextCodec, self.data), self.conf.sample.prime, "sample.prime")
         if self.step == 0 and self.data.baselines:
             self.hook.on_metrics(
                 run=self.run,
