@@ -332,7 +332,7 @@ class Trainer:
                         progress.note(self.evaluate_and_checkpoint())
         finally:
             progress.close()
-        if self.stopping():
+        if self.stopping() and self.step < t.steps:
             self.stop_early()
         return self.best_val
 
