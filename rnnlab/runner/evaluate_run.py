@@ -6,11 +6,12 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from rnnlab.config.schema import RunConfig
 from rnnlab.data.base import SPLITS, Dataset, TokenStreams
-from rnnlab.data.chars import CharDataset, load_text
+from rnnlab.data.chars import CharDataset, text_source
 from rnnlab.errors import RnnlabError
 from rnnlab.plugins.registry import get_registry
 from rnnlab.runner.build import build_dataset, build_model
@@ -45,7 +46,8 @@ def with_data_options(cfg: DictConfig, overrides: list[str]) -> RunConfig:
 def whole_text(dataset: CharDataset, path: str) -> TokenStreams:
     """The text at ``path`` in ``dataset``'s vocabulary, the same in every split; a warning
     names the characters the model never saw."""
-    source, text = load_text(path)
+    source, blocks = text_source(path)
+    text = "".join(np.asarray(p, dtype="<u4").tobytes().decode("utf-32-le") for p in blocks())
     unseen = unseen_characters(dataset, text)
     if unseen:
         print(
