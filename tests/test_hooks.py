@@ -276,7 +276,8 @@ def test_hook_on_offline_evaluation(recorded):
     best = [c["step"] for c in of(train, "on_checkpoint") if c["best"]][-1]
     assert evaluation["step"] == best
     assert sorted(evaluation["metrics"]) == ["eval/val/acc", "eval/val/loss"]
-    assert {c["hook"] for c in evaluate} == {"build_tiny", "on_offline_evaluation"}
+    lifecycle = {"on_run_start", "on_metrics", "on_evaluation", "on_checkpoint", "on_run_end"}
+    assert not lifecycle & {c["hook"] for c in evaluate}  # the ended run is not reopened
 
 
 def _hookspec_names():
