@@ -25,7 +25,7 @@ from rnnlab.errors import ConfigError, RnnlabError, storage_error
 from rnnlab.tracking.env import PARENT_RUN_ENV
 
 CONF_DIR = str(files("rnnlab.conf"))
-GROUPS = ("cell", "data", "optimizer")
+GROUPS = ("cell", "data", "optimizer", "schedule")
 #: config groups that only mean something in a multirun (rnnlab -m)
 SWEEP_GROUPS = ("experiment", "hparams_search")
 

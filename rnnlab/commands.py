@@ -1,4 +1,5 @@
-"""Subcommands beside training: ``rnnlab plugins``, ``sample``, ``upload`` and ``report``."""
+"""Subcommands beside training: ``rnnlab plugins``, ``sample``, ``evaluate``, ``upload`` and
+``report``."""
 
 from __future__ import annotations
 
@@ -39,13 +40,23 @@ def sample_command(argv: list[str]) -> None:
     )
     parser.add_argument("run", help="run directory, or MLflow run id")
     parser.add_argument("--length", type=int, default=500, help="characters to generate")
-    parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--temperature", type=float, default=0.8, help="0: the most likely")
+    parser.add_argument(
+        "--greedy", action="store_true", help="the most likely character (--temperature 0)"
+    )
+    parser.add_argument("--top-k", type=int, default=0, help="among the k most likely; 0: all")
+    parser.add_argument(
+        "--top-p", type=float, default=1.0, help="among the most likely, up to this probability"
+    )
     parser.add_argument("--prime", default="\n", help="priming text")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoint", choices=["best", "last"], default="best")
     args = parser.parse_args(argv)
-    if args.length < 0 or not args.temperature > 0:
-        raise RnnlabError("--length must be >= 0 and --temperature > 0")
+    if args.greedy:
+        args.temperature = 0.0
+    check_flags(args, ("length", "temperature", "top_k", "top_p"))
+
+    import sys
 
     import numpy as np
 
@@ -53,7 +64,7 @@ def sample_command(argv: list[str]) -> None:
     from rnnlab.runner.build import build_dataset, build_model
     from rnnlab.runner.checkpoint import Checkpoint
     from rnnlab.runner.job import resumed_config
-    from rnnlab.runner.sampling import TextCodec, sample_text
+    from rnnlab.runner.sampling import TextCodec, generate, warn_unseen
 
     registry = get_registry()
     _, conf, run_dir = resumed_config(args.run, registry)
@@ -65,9 +76,49 @@ def sample_command(argv: list[str]) -> None:
         )
     model = build_model(conf, dataset, registry)
     Checkpoint(run_dir / f"{args.checkpoint}.npz").load_into(model.params)
-    rng = np.random.default_rng(args.seed)
     codec = cast(TextCodec, dataset)  # checked above: a text dataset
-    print(sample_text(model, codec, args.prime, args.length, args.temperature, rng))
+    warn_unseen(codec, args.prime, "--prime")
+    rng = np.random.default_rng(args.seed)
+    pieces = generate(
+        model, codec, args.prime, args.length, rng, args.temperature, args.top_k, args.top_p
+    )
+    for piece in pieces:  # streamed: each character as soon as it is drawn
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+
+
+def check_flags(args: argparse.Namespace, names: tuple[str, ...]) -> None:
+    """Check each flag by the range rule of the ``sample`` config field of the same name; a
+    ConfigError names the flag as typed (``--top-k``)."""
+    import dataclasses
+
+    from rnnlab.config.checks import check_value
+    from rnnlab.config.schema import SampleConfig
+
+    rules = {f.name: f.metadata["rule"] for f in dataclasses.fields(SampleConfig) if f.metadata}
+    for name in names:
+        check_value("--" + name.replace("_", "-"), getattr(args, name), rules[name], separator=" ")
+
+
+def evaluate_command(argv: list[str]) -> None:
+    """Score a run's checkpoint on another text, another split, or changed data options."""
+    parser = argparse.ArgumentParser(
+        prog="rnnlab evaluate",
+        description="The loss and bits per character (accuracy, MSE) of a run's checkpoint on "
+        "a split of its data, on another text (data.path=FILE: the whole file), or on its "
+        "dataset with other options (e.g. data.length=200); logged to the run in MLflow.",
+    )
+    parser.add_argument("run", help="run directory, or MLflow run id")
+    parser.add_argument("overrides", nargs="*", metavar="data.KEY=VALUE")
+    parser.add_argument(
+        "--split", choices=["train", "val", "test"], help="default: test (with data.path: all)"
+    )
+    parser.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    args = parser.parse_intermixed_args(argv)  # overrides may come after --split
+    from rnnlab.runner.evaluate_run import evaluate_run
+
+    evaluate_run(args.run, args.overrides, args.split, args.checkpoint)
 
 
 def upload_command(argv: list[str]) -> None:
@@ -122,6 +173,7 @@ def report_command(argv: list[str]) -> None:
 SUBCOMMANDS = {
     "plugins": plugins_command,
     "sample": sample_command,
+    "evaluate": evaluate_command,
     "upload": upload_command,
     "report": report_command,
 }

@@ -24,6 +24,7 @@ from tests_support import (
     as_user_bound_by_permissions,
     read_only_folder,
     rnnlab_command,
+    write_text,
 )
 
 pytestmark = pytest.mark.slow
@@ -50,12 +51,6 @@ def assert_one_line_error(proc, *fragments):
     assert "Traceback" not in proc.stderr
     for fragment in fragments:
         assert fragment in lines[0]
-
-
-def write_text(path: Path, alphabet: str, n: int = 3000, seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    path.write_text("".join(rng.choice(list(alphabet), n)), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +176,48 @@ CONFIG_CASES = {
     "train wrong type": (["train.steps=many"], ["train.steps", "use a whole number"]),
     "train out of range": (["train.batch_size=0"], ["train.batch_size=0", "a number > 0"]),
     "sample wrong type": (["sample.temperature=hot"], ["sample.temperature", "use a number"]),
-    "sample out of range": (["sample.temperature=0"], ["sample.temperature=0.0", "a number > 0"]),
+    "sample out of range": (
+        ["sample.temperature=-1"],
+        ["sample.temperature=-1.0 is not allowed", "a number >= 0"],
+    ),
+    "sample top_k out of range": (["sample.top_k=-1"], ["sample.top_k=-1", "a number >= 0"]),
+    "sample top_p out of range": (["sample.top_p=0"], ["sample.top_p=0.0", "a number in (0, 1]"]),
+    "train patience out of range": (
+        ["train.patience=-1"],
+        ["train.patience=-1 is not allowed", "a number >= 0"],
+    ),
+    "train min_delta out of range": (
+        ["train.min_delta=-0.1"],
+        ["train.min_delta=-0.1 is not allowed", "a number >= 0"],
+    ),
+    "unknown schedule": (
+        ["schedule=linear"],
+        ["unknown schedule 'linear'", "constant, cosine, plateau, step"],
+    ),
+    "schedule factor out of range": (
+        ["schedule=step", "schedule.factor=1.5"],
+        ["schedule.factor=1.5 is not allowed", "a number in (0, 1)"],
+    ),
+    "schedule unit not allowed": (
+        ["schedule=step", "schedule.unit=year"],
+        ["schedule.unit='year' is not allowed", "epoch, step"],
+    ),
+    "plateau patience out of range": (
+        ["schedule=plateau", "schedule.patience=-1"],
+        ["schedule.patience=-1 is not allowed", "a number >= 0"],
+    ),
+    "cosine warm-up beyond the run": (
+        ["schedule=cosine", "schedule.warmup=5000", "train.steps=3000"],
+        ["schedule.warmup=5000 is not allowed: it must be below train.steps=3000"],
+    ),
+    "cosine final rate above the base rate": (
+        ["schedule=cosine", "schedule.final_lr=1"],
+        ["schedule.final_lr=1.0 is not allowed: it must be below optimizer.lr=0.1"],
+    ),
+    "rmsprop alpha out of range": (
+        ["optimizer=rmsprop", "optimizer.alpha=1"],
+        ["optimizer.alpha=1.0 is not allowed", "[0, 1.0)"],
+    ),
     "tracking wrong type": (["tracking.trackers=mlflow"], ["tracking.trackers", "use a list"]),
     "tracking unknown tracker": (
         ["tracking.trackers=[nope]", *TINY_DIFFERENCE],
@@ -196,7 +232,7 @@ CONFIG_CASES = {
     "threads out of range": (["threads=-1"], ["threads=-1 is not allowed", "a number >= 0"]),
     "unknown cell": (["cell=nope"], ["unknown cell 'nope'", "gru, lstm", "rnn"]),
     "unknown dataset": (["data=imagenet"], ["unknown data 'imagenet'", "chars, difference"]),
-    "unknown optimizer": (["optimizer=rmsprop"], ["unknown optimizer 'rmsprop'", "adagrad"]),
+    "unknown optimizer": (["optimizer=lbfgs"], ["unknown optimizer 'lbfgs'", "adagrad, adam"]),
     "experiment without -m": (
         ["experiment=adding_lengths"],
         ["experiment=adding_lengths is a sweep: run it with -m"],
@@ -221,6 +257,41 @@ CONFIG_CASES = {
 
 @pytest.mark.parametrize("args, fragments", CONFIG_CASES.values(), ids=CONFIG_CASES.keys())
 def test_bad_config_value(bad_input, args, fragments):
+    bad_input(*args, fragments=fragments)
+
+
+# ------------------------------------------------------------------ subcommand options
+
+SUBCOMMAND_CASES = {
+    "sample top-p above 1": (
+        ["sample", "runs/earlier", "--top-p", "1.5"],
+        ["--top-p 1.5 is not allowed: use a number in (0, 1]"],
+    ),
+    "sample negative temperature": (
+        ["sample", "runs/earlier", "--temperature", "-1"],
+        ["--temperature -1.0 is not allowed: use a number >= 0"],
+    ),
+    "evaluate with a non-data override": (
+        ["evaluate", "runs/earlier", "cell=gru"],
+        ["'cell=gru' is not a data option", "data.KEY=VALUE"],
+    ),
+    "evaluate another text on a split": (
+        ["evaluate", "runs/earlier", "--split", "val", "data.path=text.txt"],
+        ["--split picks a split of the run's own data", "drop --split"],
+    ),
+    "evaluate a missing text": (
+        ["evaluate", "runs/earlier", "data.path=nope.txt"],
+        ["nope.txt' does not exist", "check data.path"],
+    ),
+    "evaluate with a misspelt data key": (
+        ["evaluate", "runs/earlier", "data.pth=other.txt"],
+        ["unknown key data.pth"],
+    ),
+}
+
+
+@pytest.mark.parametrize("args, fragments", SUBCOMMAND_CASES.values(), ids=SUBCOMMAND_CASES.keys())
+def test_bad_subcommand_option(bad_input, args, fragments):
     bad_input(*args, fragments=fragments)
 
 

@@ -80,12 +80,27 @@ def mlflow_values(client, run):
     }
 
 
+#: a plateau schedule that halves the rate at every evaluation after the first (none improves
+#: by 50%), and early stopping at step 30 (none improves by 100): both need their state
+#: from the checkpoint at step 20 to go on as the uninterrupted run does
+SCHEDULE_AND_PATIENCE = [
+    "schedule=plateau",
+    "schedule.patience=0",
+    "schedule.threshold=0.5",
+    "train.patience=2",
+    "train.min_delta=100",
+]
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "extra", [[], SCHEDULE_AND_PATIENCE], ids=["defaults", "plateau schedule and early stopping"]
+)
 def test_a_run_killed_mid_way_resumes_to_the_same_parameters_metrics_and_mlflow_run(
-    run_rnnlab, tmp_path, plugin_dist
+    run_rnnlab, tmp_path, plugin_dist, extra
 ):
     plugin_dist("rnnlab-pause", {"pause": "pause_plugin"}, {"pause_plugin": PAUSE_PLUGIN})
-    whole = run_rnnlab(*COMMON, "hydra.run.dir=whole", "tracking.run_name=whole")
+    whole = run_rnnlab(*COMMON, *extra, "hydra.run.dir=whole", "tracking.run_name=whole")
     assert whole.returncode == 0, whole.stderr
     killed_dir = tmp_path / "killed"
     env = {
@@ -94,7 +109,7 @@ def test_a_run_killed_mid_way_resumes_to_the_same_parameters_metrics_and_mlflow_
         "RNNLAB_TEST_PAUSE_AT": "25",
     }
     proc = subprocess.Popen(
-        [rnnlab_command(), *COMMON, "hydra.run.dir=killed", "tracking.run_name=killed"],
+        [rnnlab_command(), *COMMON, *extra, "hydra.run.dir=killed", "tracking.run_name=killed"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -116,6 +131,11 @@ def test_a_run_killed_mid_way_resumes_to_the_same_parameters_metrics_and_mlflow_
     resumed = run_rnnlab(f"resume={killed_dir}")
 
     assert resumed.returncode == 0, resumed.stderr
+    if extra:  # the evaluation at step 20 halved the rate; the one at step 30 stopped the run
+        rates = {step: v for (step, key), v in values(killed_dir).items() if key == "lr"}
+        assert (rates[20], rates[25], rates[30]) == (0.1, 0.05, 0.05)
+        assert max(step for step, _ in values(killed_dir)) == 30
+        assert "early stopping at step 30 of 40" in resumed.stderr
     for name in ("last.npz", "best.npz"):
         with np.load(tmp_path / "whole" / name) as a, np.load(killed_dir / name) as b:
             assert a.files == b.files

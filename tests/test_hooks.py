@@ -25,9 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnlab import hookimpl
-from rnnlab.config import CellConfig, DataConfig, OptimizerConfig
+from rnnlab.config import CellConfig, DataConfig, OptimizerConfig, ScheduleConfig
 from rnnlab.nn.rnn import RNNCell
 from rnnlab.nn.optim import SGD
+from rnnlab.nn.schedules import Schedule
 
 LOG = os.environ["RECORDER_LOG"]
 
@@ -65,6 +66,25 @@ def build_plain_sgd(params, config):
     return SGD(params, lr=config.lr)
 
 
+@dataclass
+class HalvingConfig(ScheduleConfig):
+    every: int = 10
+
+
+class Halving(Schedule):
+    def __init__(self, base_lr, total_steps, every):
+        super().__init__(base_lr, total_steps)
+        self.every = every
+
+    def rate(self, step, epoch):
+        return self.base_lr * 0.5 ** (step // self.every)
+
+
+def build_halving(config, base_lr, total_steps):
+    record("build_halving", base_lr=base_lr, total_steps=total_steps, every=config.every)
+    return Halving(base_lr, total_steps, config.every)
+
+
 class Recorder:
     def __init__(self, run):
         self.run = run
@@ -93,6 +113,10 @@ class Recorder:
     def on_run_end(self, run, status, error):
         record("on_run_end", status=status, error=error)
 
+    @hookimpl
+    def on_offline_evaluation(self, run, step, metrics):
+        record("on_offline_evaluation", run_dir=str(run.run_dir), step=step, metrics=metrics)
+
 
 @hookimpl
 def register_cells(register):
@@ -110,14 +134,20 @@ def register_optimizers(register):
 
 
 @hookimpl
+def register_schedules(register):
+    register("halving", build_halving, config=HalvingConfig)
+
+
+@hookimpl
 def register_trackers(register):
     register("recorder", Recorder)
 """
 
 
 @pytest.fixture(scope="module")
-def calls(tmp_path_factory):
-    """The hook calls of one short run with every recorder registration selected."""
+def recorded(tmp_path_factory):
+    """The hook calls of one short run with every recorder registration selected ("train"),
+    then of ``rnnlab evaluate`` on its val split ("evaluate")."""
     root = tmp_path_factory.mktemp("recorder")
     site = root / "site"
     info = site / "rnnlab_recorder-0.1.0.dist-info"
@@ -132,27 +162,38 @@ def calls(tmp_path_factory):
         "RECORDER_LOG": str(log),
         "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db",
     }
-    proc = subprocess.run(
-        [
-            rnnlab_command(),
-            "cell=echo_rnn",
-            "data=tiny",
-            "optimizer=plain_sgd",
-            "optimizer.lr=0.3",
-            "train.steps=20",
-            "train.eval_every=10",
-            "train.log_every=5",
-            "train.batch_size=16",
-            "tracking.trackers=[metrics_file,recorder]",
-        ],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+
+    def run(*args: str) -> list[dict]:
+        """Run ``rnnlab *args``; the calls recorded so far."""
+        proc = subprocess.run(
+            [rnnlab_command(), *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return [json.loads(line) for line in log.read_text().splitlines()]
+
+    train = run(
+        "cell=echo_rnn",
+        "data=tiny",
+        "optimizer=plain_sgd",
+        "optimizer.lr=0.3",
+        "schedule=halving",
+        "train.steps=20",
+        "train.eval_every=10",
+        "train.log_every=5",
+        "train.batch_size=16",
+        "tracking.trackers=[metrics_file,recorder]",
     )
-    assert proc.returncode == 0, proc.stderr
-    return [json.loads(line) for line in log.read_text().splitlines()]
+    return {"train": train, "evaluate": run("evaluate", train[0]["run_dir"], "--split", "val")}
+
+
+@pytest.fixture(scope="module")
+def calls(recorded):
+    return recorded["train"]
 
 
 def of(calls, hook):
@@ -170,6 +211,18 @@ def test_hook_register_datasets(calls):
 def test_hook_register_optimizers(calls):
     # built twice: over a probe array for the memory estimate, then over the model
     assert of(calls, "build_plain_sgd") == [{"hook": "build_plain_sgd", "lr": 0.3}] * 2
+
+
+def test_hook_register_schedules(calls):
+    built = {"hook": "build_halving", "base_lr": 0.3, "total_steps": 20, "every": 10}
+    assert of(calls, "build_halving") == [built]
+    run_dir = Path(of(calls, "on_run_start")[0]["run_dir"])
+    rates = {
+        rec["step"]: rec["metrics"]["lr"]
+        for rec in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())
+        if "lr" in rec["metrics"]
+    }
+    assert rates == {5: 0.3, 10: 0.3, 15: 0.15, 20: 0.15}
 
 
 def test_hook_register_trackers(calls):
@@ -214,6 +267,17 @@ def test_hook_on_checkpoint(calls):
 def test_hook_on_run_end(calls):
     assert of(calls, "on_run_end") == [{"hook": "on_run_end", "status": "FINISHED", "error": None}]
     assert calls[-1]["hook"] == "on_run_end"
+
+
+def test_hook_on_offline_evaluation(recorded):
+    train, evaluate = recorded["train"], recorded["evaluate"][len(recorded["train"]) :]
+    [evaluation] = of(evaluate, "on_offline_evaluation")
+    assert evaluation["run_dir"] == train[0]["run_dir"]
+    best = [c["step"] for c in of(train, "on_checkpoint") if c["best"]][-1]
+    assert evaluation["step"] == best
+    assert sorted(evaluation["metrics"]) == ["eval/val/acc", "eval/val/loss"]
+    lifecycle = {"on_run_start", "on_metrics", "on_evaluation", "on_checkpoint", "on_run_end"}
+    assert not lifecycle & {c["hook"] for c in evaluate}  # the ended run is not reopened
 
 
 def _hookspec_names():

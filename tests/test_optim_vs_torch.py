@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab.nn import SGD, Adagrad, Adam, clip_grad_norm, clip_grad_value
+from rnnlab.nn import SGD, Adagrad, Adam, RMSprop, clip_grad_norm, clip_grad_value
 
 GOLDEN = np.load(Path(__file__).parent / "golden" / "optim.npz")
 CASES = json.loads(str(GOLDEN["cases"]))
-OPTIMIZERS = {"SGD": SGD, "Adagrad": Adagrad, "Adam": Adam}
+OPTIMIZERS = {"SGD": SGD, "Adagrad": Adagrad, "Adam": Adam, "RMSprop": RMSprop}
 NAMES = ("weight", "bias")
 STEPS = 4
 MAX_NORM = float(GOLDEN["max_norm"])

@@ -49,6 +49,15 @@ def metric_points(client, run) -> tuple[list, list]:
     return sorted(points), sorted(remote)
 
 
+def write_text(path: Path, alphabet: str, n: int = 3000, seed: int = 0) -> Path:
+    """``n`` characters drawn uniformly from ``alphabet``, written to ``path`` as UTF-8."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    path.write_text("".join(rng.choice(list(alphabet), n)), encoding="utf-8")
+    return path
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free now."""
     with socket.socket() as s:

@@ -6,12 +6,19 @@ from rnnlab.config.checks import (
     below,
     between,
     checked,
+    fraction,
     non_negative,
     one_of,
     positive,
     validate,
 )
-from rnnlab.config.schema import CellConfig, DataConfig, OptimizerConfig, RunConfig
+from rnnlab.config.schema import (
+    CellConfig,
+    DataConfig,
+    OptimizerConfig,
+    RunConfig,
+    ScheduleConfig,
+)
 
 __all__ = [
     "CellConfig",
@@ -19,10 +26,12 @@ __all__ = [
     "OptimizerConfig",
     "Rule",
     "RunConfig",
+    "ScheduleConfig",
     "at_least",
     "below",
     "between",
     "checked",
+    "fraction",
     "non_negative",
     "one_of",
     "positive",

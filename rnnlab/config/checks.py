@@ -46,6 +46,13 @@ def below(high: float) -> Rule:
     return Rule(lambda v: 0 <= v < high, f"a number in [0, {high})")
 
 
+def fraction(include_one: bool = False) -> Rule:
+    """A number in (0, 1), or (0, 1] with ``include_one``."""
+    if include_one:
+        return Rule(lambda v: 0 < v <= 1, "a number in (0, 1]")
+    return Rule(lambda v: 0 < v < 1, "a number in (0, 1)")
+
+
 def one_of(*choices: object) -> Rule:
     return Rule(lambda v: v in choices, "one of " + ", ".join(map(str, choices)))
 
@@ -74,6 +81,14 @@ def unknown_key(key: str) -> ConfigError:
     return ConfigError(f"unknown key {key}; check the spelling (rnnlab --cfg job prints every key)")
 
 
+def check_value(key: str, value: Any, rule: Rule, shown: Any = None, separator: str = "=") -> None:
+    """Raise ConfigError naming ``key`` and what ``rule`` allows unless ``value`` passes it
+    (``shown``: the value to print, if not ``value`` itself)."""
+    if (isinstance(value, float) and not math.isfinite(value)) or not rule.test(value):
+        text = "" if rule.hide_value else f"{separator}{(value if shown is None else shown)!r}"
+        raise ConfigError(f"{key}{text} is not allowed: use {rule.allowed}")
+
+
 def validate(obj: Any, prefix: str = "") -> None:
     """Check every ruled field of the dataclass ``obj`` (recursively), then its ``check(prefix)``
     method if it has one (rules across fields); raise ConfigError.
@@ -96,9 +111,7 @@ def validate(obj: Any, prefix: str = "") -> None:
             continue
         values = value if f.metadata.get("each") else [value]
         for v in values:
-            if (isinstance(v, float) and not math.isfinite(v)) or not rule.test(v):
-                shown = "" if rule.hide_value else f"={value!r}"
-                raise ConfigError(f"{key}{shown} is not allowed: use {rule.allowed}")
+            check_value(key, v, rule, shown=value)
     check = getattr(obj, "check", None)
     if callable(check):  # a rule across fields; its message names them under this group
         check(prefix)

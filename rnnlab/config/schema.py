@@ -1,6 +1,6 @@
 """The config schema: the top-level run settings and the base of every group node.
 
-Group nodes (``cell``, ``data``, ``optimizer``) are the dataclasses that
+Group nodes (``cell``, ``data``, ``optimizer``, ``schedule``) are the dataclasses that
 plugins register (subclasses of the bases here); rnnlab stores them in
 Hydra's ConfigStore, so each is both the schema and the defaults.
 """
@@ -12,7 +12,15 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from rnnlab.config.checks import below, checked, no_password, non_negative, one_of, positive
+from rnnlab.config.checks import (
+    below,
+    checked,
+    fraction,
+    no_password,
+    non_negative,
+    one_of,
+    positive,
+)
 
 
 @dataclass
@@ -42,6 +50,16 @@ class OptimizerConfig:
 
 
 @dataclass
+class ScheduleConfig:
+    """Base of a learning-rate schedule's options (the base rate is ``optimizer.lr``)."""
+
+    name: str = MISSING
+
+    def check_with(self, base_lr: float, total_steps: int) -> None:
+        """Rules involving ``optimizer.lr`` or ``train.steps``; raise ConfigError."""
+
+
+@dataclass
 class ModelConfig:
     hidden_size: int = checked(128, positive())
     layers: int = checked(1, positive())
@@ -62,12 +80,21 @@ class TrainConfig:
     eval_batches: int = checked(0, non_negative())
     #: a step whose loss or gradient is NaN/inf: stop the run (FAILED), or skip its update
     on_nonfinite: str = checked("stop", one_of("stop", "skip"))
+    #: early stopping: end after this many evaluations without improvement; 0 never stops
+    patience: int = checked(0, non_negative())
+    #: the least decrease of the validation loss that counts as an improvement
+    min_delta: float = checked(0.0, non_negative())
 
 
 @dataclass
 class SampleConfig:
     length: int = checked(300, non_negative())
-    temperature: float = checked(0.8, positive())
+    #: softmax temperature; 0 takes the most likely character (greedy)
+    temperature: float = checked(0.8, non_negative())
+    #: sample among the k most likely characters only; 0 means all
+    top_k: int = checked(0, non_negative())
+    #: sample among the most likely characters whose probabilities sum to top_p (nucleus)
+    top_p: float = checked(1.0, fraction(include_one=True))
     prime: str = "\n"
 
 
@@ -85,6 +112,7 @@ class RunConfig:
     cell: Any = MISSING
     data: Any = MISSING
     optimizer: Any = MISSING
+    schedule: Any = MISSING
     bptt: int = checked(64, positive())
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -96,3 +124,7 @@ class RunConfig:
     threads: int = checked(0, non_negative())
     #: a run directory or MLflow run id to continue
     resume: str | None = None
+
+    def check(self, prefix: str) -> None:
+        if isinstance(self.schedule, ScheduleConfig):
+            self.schedule.check_with(self.optimizer.lr, self.train.steps)

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from hydra.core.config_store import ConfigStore
 
-from rnnlab.config.schema import CellConfig, DataConfig, OptimizerConfig, RunConfig
+from rnnlab.config.schema import (
+    CellConfig,
+    DataConfig,
+    OptimizerConfig,
+    RunConfig,
+    ScheduleConfig,
+)
 from rnnlab.errors import PluginError
 from rnnlab.plugins.registry import Registry
 
-GROUP_BASES = {"cell": CellConfig, "data": DataConfig, "optimizer": OptimizerConfig}
+GROUP_BASES = {
+    "cell": CellConfig,
+    "data": DataConfig,
+    "optimizer": OptimizerConfig,
+    "schedule": ScheduleConfig,
+}
 
 
 def store_configs(registry: Registry) -> None:
-    """Store ``rnnlab_schema``, and ``<group>/<name>`` for each registered cell, dataset and
-    optimizer."""
+    """Store ``rnnlab_schema``, and ``<group>/<name>`` for each registered cell, dataset,
+    optimizer and schedule."""
     cs = ConfigStore.instance()
     cs.store(name="rnnlab_schema", node=RunConfig)
     for group, base in GROUP_BASES.items():

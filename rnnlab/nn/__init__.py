@@ -1,4 +1,5 @@
-"""The NumPy engine: recurrent cells, layers, losses, optimizers and gradient checking."""
+"""The NumPy engine: recurrent cells, layers, losses, optimizers, learning-rate
+schedules and gradient checking."""
 
 from rnnlab.nn import parallel
 from rnnlab.nn.cell import Cell, State, StepCell
@@ -18,6 +19,7 @@ from rnnlab.nn.optim import (
     Adagrad,
     Adam,
     Optimizer,
+    RMSprop,
     clip_grad_norm,
     clip_grad_value,
     global_norm,
@@ -25,6 +27,13 @@ from rnnlab.nn.optim import (
     l2_penalty,
 )
 from rnnlab.nn.rnn import RNNCell
+from rnnlab.nn.schedules import (
+    ConstantSchedule,
+    CosineSchedule,
+    PlateauSchedule,
+    Schedule,
+    StepSchedule,
+)
 
 __all__ = [
     "LN2",
@@ -32,16 +41,22 @@ __all__ = [
     "Adagrad",
     "Adam",
     "Cell",
+    "ConstantSchedule",
+    "CosineSchedule",
     "Dropout",
     "Embedding",
     "GRUCell",
     "LSTMCell",
     "Linear",
     "Optimizer",
+    "PlateauSchedule",
+    "RMSprop",
     "RNNCell",
     "RecurrentModel",
+    "Schedule",
     "State",
     "StepCell",
+    "StepSchedule",
     "clip_grad_norm",
     "clip_grad_value",
     "global_norm",

@@ -182,3 +182,47 @@ class Adam(Optimizer):
         denom = np.sqrt(v) / t(np.sqrt(1 - self.beta2**self.steps))
         denom += t(self.eps)
         p -= t(step_size) * m / denom
+
+
+class RMSprop(Optimizer):
+    """RMSprop as torch.optim.RMSprop (no weight decay): ``v = alpha v + (1 - alpha) g^2``,
+    ``p -= lr * g / (sqrt(v - centered mean(g)^2) + eps)``, with optional momentum on that
+    step."""
+
+    def __init__(
+        self,
+        params: dict[str, np.ndarray],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        self.buffers = (
+            ("square_avg",)
+            + (("grad_avg",) if centered else ())
+            + (("momentum",) if momentum else ())
+        )
+        super().__init__(params, lr)
+        self.alpha, self.eps, self.momentum, self.centered = alpha, eps, momentum, centered
+
+    def update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        t = p.dtype.type
+        v = self.state[(name, "square_avg")]
+        v *= t(self.alpha)
+        v += t(1 - self.alpha) * g * g
+        if self.centered:
+            mean = self.state[(name, "grad_avg")]
+            mean *= t(self.alpha)
+            mean += t(1 - self.alpha) * g
+            denom = np.sqrt(v - mean * mean)
+        else:
+            denom = np.sqrt(v)
+        denom += t(self.eps)
+        if self.momentum:
+            buf = self.state[(name, "momentum")]
+            buf *= t(self.momentum)
+            buf += g / denom
+            p -= t(self.lr) * buf
+        else:
+            p -= t(self.lr) * g / denom

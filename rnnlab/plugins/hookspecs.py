@@ -59,7 +59,18 @@ def register_optimizers(register: Register) -> None:
     """Register optimizers: ``register(name, build, config=Dataclass)``.
 
     ``build(params, config)`` returns an object with ``step(grads)``,
-    ``state_dict()`` and ``load_state_dict(state)`` (state: name -> ndarray).
+    ``state_dict()`` and ``load_state_dict(state)`` (state: name -> ndarray), whose
+    ``step`` uses its ``lr`` attribute (the learning-rate schedule sets it before each step).
+    """
+
+
+@hookspec
+def register_schedules(register: Register) -> None:
+    """Register learning-rate schedules: ``register(name, build, config=Dataclass)``.
+
+    ``build(config, base_lr, total_steps)`` returns a ``rnnlab.nn.Schedule``: before each
+    update the trainer sets the optimizer's ``lr`` to ``rate(step, epoch)``, and passes each
+    validation loss to ``observe``; ``state_dict()`` (JSON-able) goes into checkpoints.
     """
 
 
@@ -100,6 +111,13 @@ def on_artifact(run: Run, path: Path, artifact_path: str) -> None:
 @hookspec
 def on_checkpoint(run: Run, step: int, path: Path, best: bool) -> None:
     """A checkpoint was written atomically to ``path``; ``best`` by validation loss."""
+
+
+@hookspec
+def on_offline_evaluation(run: Run, step: int, metrics: dict[str, float]) -> None:
+    """``rnnlab evaluate`` scored the checkpoint of an ended run (trained to ``step``) on other
+    data; ``metrics`` are named ``eval/<data>/<metric>`` (``eval/hamlet.txt/bpc``). ``run`` is
+    rebuilt from the run directory, with the ``meta`` of the checkpoint."""
 
 
 @hookspec

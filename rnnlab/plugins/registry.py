@@ -1,4 +1,5 @@
-"""What the plugins register: cells, datasets, optimizers and trackers by name."""
+"""What the plugins register: cells, datasets, optimizers, schedules and
+trackers by name."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ KINDS = {
     "cell": "register_cells",
     "data": "register_datasets",
     "optimizer": "register_optimizers",
+    "schedule": "register_schedules",
     "tracker": "register_trackers",
 }
 

@@ -1,4 +1,5 @@
-"""Build a job's dataset, model and optimizer from its validated config and the registry."""
+"""Build a job's dataset, model, optimizer and learning-rate schedule from its validated config
+and the registry."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rnnlab.data.base import Dataset
 from rnnlab.errors import PluginError
 from rnnlab.nn.model import CellFactory, RecurrentModel
 from rnnlab.nn.optim import Optimizer
+from rnnlab.nn.schedules import Schedule
 from rnnlab.plugins.registry import Registration, Registry
 from rnnlab.runner.memory import (
     MemoryNeed,
@@ -139,3 +141,10 @@ def build_model(conf: RunConfig, dataset: Dataset, registry: Registry) -> Recurr
 def build_optimizer(conf: RunConfig, model: RecurrentModel, registry: Registry) -> Optimizer:
     reg = registry.get("optimizer", conf.optimizer.name)
     return reg.obj(model.params, conf.optimizer)
+
+
+def build_schedule(conf: RunConfig, registry: Registry) -> Schedule:
+    """The learning-rate schedule ``conf.schedule`` names, from ``optimizer.lr`` over
+    ``train.steps``."""
+    reg = registry.get("schedule", conf.schedule.name)
+    return reg.obj(conf.schedule, conf.optimizer.lr, conf.train.steps)

@@ -17,7 +17,7 @@ import rnnlab
 from rnnlab.config.schema import RunConfig
 from rnnlab.errors import RnnlabError, storage_error
 from rnnlab.plugins.registry import Registry, get_registry
-from rnnlab.runner.build import build_dataset, build_model, build_optimizer
+from rnnlab.runner.build import build_dataset, build_model, build_optimizer, build_schedule
 from rnnlab.runner.checkpoint import LAST, Checkpoint, remove_partial_writes
 from rnnlab.runner.interruption import RunInterrupted, interrupted_message, sigterm_as_interrupt
 from rnnlab.runner.progress import format_metrics
@@ -103,16 +103,20 @@ def resumed_config(
     else comes from the run's own config.
     """
     from rnnlab.cli import to_run_config
+    from rnnlab.config.store import GROUP_BASES
     from rnnlab.runner.resume import find_run_dir
 
     run_dir = find_run_dir(reference)
     base = OmegaConf.structured(RunConfig)
     try:
         saved = cast(DictConfig, OmegaConf.load(run_dir / CONFIG_FILE))
-        for group in ("cell", "data", "optimizer"):
-            base[group] = OmegaConf.structured(registry.get(group, saved[group]["name"]).config)
+        if "schedule" not in saved:  # runs from before schedules existed had a constant rate
+            saved.schedule = {"name": "constant"}
+        for group in ("cell", "data", "optimizer", "schedule"):
+            config = registry.get(group, saved[group]["name"]).config or GROUP_BASES[group]
+            base[group] = OmegaConf.structured(config)
         merged = cast(DictConfig, OmegaConf.merge(base, saved))
-    except RnnlabError:  # a cell, dataset or optimizer that is not installed
+    except RnnlabError:  # a cell, dataset, optimizer or schedule that is not installed
         raise
     except Exception as exc:  # YAML syntax, or not a mapping with the run's groups
         raise broken_run_config(run_dir / CONFIG_FILE, exc) from None
@@ -130,11 +134,11 @@ def resumed_config(
 
 
 def build_trainer(conf: RunConfig, registry: Registry, hook: HookRelay, run: Run) -> Trainer:
-    """The dataset, model and optimizer ``conf`` asks for, in a Trainer."""
+    """The dataset, model, optimizer and schedule ``conf`` asks for, in a Trainer."""
     dataset = build_dataset(conf, registry)
     model = build_model(conf, dataset, registry)
     optimizer = build_optimizer(conf, model, registry)
-    return Trainer(conf, dataset, model, optimizer, hook, run)
+    return Trainer(conf, dataset, model, optimizer, hook, run, build_schedule(conf, registry))
 
 
 def run_job(cfg: DictConfig, conf: RunConfig, hydra_cfg: DictConfig) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -21,8 +22,7 @@ from pluggy import HookRelay
 from rnnlab.config.schema import RunConfig
 from rnnlab.data.base import Dataset
 from rnnlab.errors import RnnlabError
-from rnnlab.nn.cell import State
-from rnnlab.nn.losses import LN2, mse, softmax_cross_entropy
+from rnnlab.nn.losses import LN2
 from rnnlab.nn.model import RecurrentModel
 from rnnlab.nn.optim import (
     Optimizer,
@@ -32,10 +32,17 @@ from rnnlab.nn.optim import (
     grad_norms,
     l2_penalty,
 )
+from rnnlab.nn.schedules import Schedule
 from rnnlab.runner.checkpoint import BEST, LAST, Checkpoint, save_checkpoint
+from rnnlab.runner.evaluation import evaluate, forward, task_loss
 from rnnlab.runner.progress import Progress
 from rnnlab.runner.run_context import Run
-from rnnlab.runner.sampling import TextCodec, sample_text
+from rnnlab.runner.sampling import TextCodec, sample_text, warn_unseen
+
+#: the tag an early-stopped run carries: the step it stopped at
+EARLY_STOP_TAG = "rnnlab.early_stopped_at"
+#: checkpoint meta keys that checkpoints of older runs lack (restore gives their defaults)
+OPTIONAL_META = {"skipped_steps", "schedule", "early_stopping"}
 
 PROFILES_FILE = "grad_profile.json"
 #: numpy floating-point warnings off: non-finite values are caught and reported in one line
@@ -47,7 +54,8 @@ class TrainingDiverged(RnnlabError):
 
 
 class Trainer:
-    """Trains ``model`` on ``dataset`` with ``optimizer`` as ``conf`` says; reports via ``hook``."""
+    """Trains ``model`` on ``dataset`` with ``optimizer`` at the rates of ``schedule`` as
+    ``conf`` says; reports via ``hook``."""
 
     def __init__(
         self,
@@ -57,8 +65,11 @@ class Trainer:
         optimizer: Optimizer,
         hook: HookRelay,
         run: Run,
+        schedule: Schedule,
     ) -> None:
         self.conf, self.data, self.model, self.opt = conf, dataset, model, optimizer
+        self.schedule = schedule
+        self.lr = schedule.rate(0, 0)
         self.hook, self.run = hook, run
         self.task = dataset.task
         self.batch_size = conf.train.batch_size
@@ -75,34 +86,19 @@ class Trainer:
         self.last_step_skipped = False
         #: steps whose loss or gradient was not finite, skipped (train.on_nonfinite=skip)
         self.skipped_steps = 0
+        #: early stopping: the best validation loss by train.min_delta, evaluations since
+        self.early = {"best": math.inf, "stale": 0}
         self._reset_interval()
 
     # -- one step ---------------------------------------------------------------------------
 
-    def _loss(self, out: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, int]:
-        """Mean loss, its gradient w.r.t. ``out``, and the count of correct predictions."""
-        if self.task == "lm":
-            loss, d = softmax_cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
-            correct = 0
-            return loss, d.reshape(out.shape), correct
-        if self.task == "classify":
-            loss, d = softmax_cross_entropy(out, y)
-            return loss, d, int((out.argmax(axis=1) == y).sum())
-        loss, d = mse(out, y)
-        return loss, d, 0
-
-    def _forward(
-        self, x: np.ndarray, state: list[State], train: bool
-    ) -> tuple[np.ndarray, list[State]]:
-        bptt = None if self.task == "lm" else self.bptt
-        return self.model.forward(x, state, train=train, bptt=bptt)
-
     def train_step(self) -> None:
         x, y = self.data.batch("train", self.epoch, self.index, self.batch_size, self.bptt)
         state = self.state if self.task == "lm" else self.model.initial_state(len(y))
+        self.lr = self.opt.lr = self.schedule.rate(self.step, self.epoch)
         self.model.zero_grad()
-        out, final = self._forward(x, state, train=True)
-        loss, dout, correct = self._loss(out, y)
+        out, final = forward(self.model, self.task, x, state, True, self.bptt)
+        loss, dout, correct = task_loss(self.task, out, y)
         del out  # the outputs (T*N*C logits for a language model) are not held through backward
         self.model.backward(dout)
         grads = self.model.grads
@@ -158,7 +154,7 @@ class Trainer:
         step was skipped, and without the gradient metrics if the last step was."""
         iv = self.interval
         m = {
-            "lr": float(self.conf.optimizer.lr),
+            "lr": float(self.lr),
             "epoch": self.epoch + self.index / self.num_train_batches,
         }
         if self.task == "lm":
@@ -191,28 +187,7 @@ class Trainer:
         return m
 
     def evaluate(self, split: str, max_batches: int = 0) -> dict[str, float]:
-        n = self.data.num_batches(split, self.batch_size, self.bptt)
-        if max_batches:
-            n = min(n, max_batches)
-        total, count, correct = 0.0, 0, 0
-        state = self.model.initial_state(self.batch_size)
-        for i in range(n):
-            x, y = self.data.batch(split, 0, i, self.batch_size, self.bptt)
-            if self.task != "lm":
-                state = self.model.initial_state(len(y))
-            out, state = self._forward(x, state, train=False)
-            loss, _, c = self._loss(out, y)
-            k = y.size if self.task == "lm" else len(y)
-            total, count, correct = total + loss * k, count + k, correct + c
-        loss = total / count
-        m = {f"{split}/loss": loss}
-        if self.task == "lm":
-            m[f"{split}/bpc"] = loss / LN2
-        elif self.task == "classify":
-            m[f"{split}/acc"] = correct / count
-        else:
-            m[f"{split}/mse"] = loss
-        return m
+        return evaluate(self.model, self.data, split, self.batch_size, self.bptt, max_batches)
 
     # -- checkpoints and artifacts ----------------------------------------------------------
 
@@ -225,6 +200,8 @@ class Trainer:
             "interval": self.interval,
             "last_finite_norm": self.last_finite_norm,
             "skipped_steps": self.skipped_steps,
+            "schedule": self.schedule.state_dict(),
+            "early_stopping": self.early,
             "sample_rng": self.sample_rng.bit_generator.state,
             "model_rng": self.model.rng.bit_generator.state,
             "run": self.run.meta,
@@ -257,7 +234,7 @@ class Trainer:
 
     def check_checkpoint(self, ckpt: Checkpoint) -> None:
         """Raise CheckpointError unless ``ckpt`` fits this model, optimizer and loop."""
-        required = self.meta().keys() - {"skipped_steps"}  # newer than some runs' checkpoints
+        required = self.meta().keys() - OPTIONAL_META  # newer than some runs' checkpoints
         ckpt.check_fits(self.model.params, self.opt.state_dict(), self.state, required)
 
     def restore(self, ckpt: Checkpoint) -> None:
@@ -269,6 +246,8 @@ class Trainer:
         self.best_val, self.interval = m["best_val"], m["interval"]
         self.last_finite_norm = m["last_finite_norm"]
         self.skipped_steps = m.get("skipped_steps", 0)  # absent in checkpoints of older runs
+        self.schedule.load_state_dict(m.get("schedule", {}))
+        self.early = m.get("early_stopping", self.early)
         self.sample_rng.bit_generator.state = m["sample_rng"]
         self.model.rng.bit_generator.state = m["model_rng"]
         self.state = [tuple(a.copy() for a in layer) for layer in ckpt.states]
@@ -283,7 +262,7 @@ class Trainer:
     def write_sample(self, label: str) -> str:
         s = self.conf.sample
         codec = cast(TextCodec, self.data)  # "lm" datasets are text: they encode and decode
-        text = sample_text(self.model, codec, s.prime, s.length, s.temperature, self.sample_rng)
+        text = sample_text(self.model, codec, s, self.sample_rng)
         path = Path(self.run.run_dir) / "samples" / f"{label}.txt"
         path.parent.mkdir(exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -298,16 +277,39 @@ class Trainer:
         if best:
             self.best_val = m["val/loss"]
         m["val/best_loss"] = self.best_val
+        self.schedule.observe(m["val/loss"])
+        if m["val/loss"] < self.early["best"] - self.conf.train.min_delta:
+            self.early = {"best": m["val/loss"], "stale": 0}
+        else:
+            self.early["stale"] += 1
         self.hook.on_evaluation(run=self.run, step=self.step, split="val", metrics=m)
         self._record_profile()
-        if self.task == "lm" and self.step < self.conf.train.steps:
+        if self.task == "lm" and self.step < self.conf.train.steps and not self.stopping():
             self.write_sample(f"step_{self.step:07d}")
         self.save(best)
         return m
 
-    def train(self) -> float:
-        """Run to ``train.steps``; returns the best validation loss (the sweep objective)."""
+    def stopping(self) -> bool:
+        """True once ``train.patience`` evaluations in a row brought no improvement."""
+        return 0 < self.conf.train.patience <= self.early["stale"]
+
+    def stop_early(self) -> None:
+        """Tag the run and say why it stops before ``train.steps``."""
         t = self.conf.train
+        self.run.tags[EARLY_STOP_TAG] = str(self.step)
+        print(
+            f"early stopping at step {self.step} of {t.steps}: val/loss has not improved by "
+            f"more than train.min_delta={t.min_delta:g} in {self.early['stale']} evaluations "
+            f"(train.patience={t.patience}); best val/loss {self.best_val:.4f}",
+            file=sys.stderr,
+        )
+
+    def train(self) -> float:
+        """Run to ``train.steps`` (or an early stop); returns the best validation loss (the
+        sweep objective)."""
+        t = self.conf.train
+        if self.task == "lm" and self.conf.sample.length:
+            warn_unseen(cast(TextCodec, self.data), self.conf.sample.prime, "sample.prime")
         if self.step == 0 and self.data.baselines:
             self.hook.on_metrics(
                 run=self.run,
@@ -316,7 +318,7 @@ class Trainer:
             )
         progress = Progress(total=t.steps, initial=self.step)
         try:
-            while self.step < t.steps:
+            while self.step < t.steps and not self.stopping():
                 start = time.perf_counter()
                 with np.errstate(**NONFINITE_QUIETLY):
                     self.train_step()
@@ -330,6 +332,8 @@ class Trainer:
                         progress.note(self.evaluate_and_checkpoint())
         finally:
             progress.close()
+        if self.stopping() and self.step < t.steps:
+            self.stop_early()
         return self.best_val
 
     def finish(self) -> dict[str, float]:

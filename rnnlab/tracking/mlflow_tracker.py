@@ -220,6 +220,7 @@ class MlflowTracker:
         error = first_line(error or "")[:MAX_TAG_VAL_LENGTH] or None
         if error:
             self._send("set_tag", "error", error)
+        self._send_tags(run)  # those added while training (e.g. an early stop)
         self._send("set_terminated", status)
         if self.backlog is not None:
             self.backlog.status, self.backlog.error = status, error
@@ -237,6 +238,28 @@ class MlflowTracker:
                 f"{viewing_hint(self.uri)}",
                 file=sys.stderr,
             )
+
+    @hookimpl
+    def on_offline_evaluation(self, run, step, metrics):
+        """Log ``rnnlab evaluate``'s metrics to the run's MLflow run, if it has one."""
+        from mlflow.entities import Metric
+
+        run_id = run.meta.get(RUN_ID_META)
+        if run_id is None:
+            return
+        timestamp = int(time.time() * 1000)
+        batch = [Metric(k, float(v), timestamp, int(step)) for k, v in metrics.items()]
+        try:
+            open_client(self.uri, create=False).log_batch(run_id, metrics=batch)
+        except Exception as exc:
+            print(
+                f"rnnlab: warning: the metrics were not logged to MLflow run {run_id} at "
+                f"{self.uri} ({first_line(str(exc)) or type(exc).__name__}); run from the "
+                f"directory holding its mlflow.db, or set MLFLOW_TRACKING_URI",
+                file=sys.stderr,
+            )
+            return
+        print(f"logged to MLflow run {run.name} ({run_id}) at {self.uri}", file=sys.stderr)
 
     # -- the MLflow run -----------------------------------------------------------------------
 
@@ -325,6 +348,13 @@ class MlflowTracker:
         self._flush()
         for path, artifact_path in artifacts:
             self._log_artifact(Path(path), artifact_path)
+
+    def _send_tags(self, run) -> None:
+        from mlflow.entities import RunTag
+
+        tags = [RunTag(k, v) for k, v in self._tags(run).items()]
+        for chunk in chunks(tags, MAX_PARAMS_TAGS_PER_BATCH):
+            self._send("log_batch", tags=chunk)
 
     @staticmethod
     def _tags(run) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 Run once with the dev venv (torch is a dev-time oracle only; tests read the npz):
 
-    /work/venv/bin/python tests/golden/make_optim_golden.py
+    python tests/golden/make_optim_golden.py   # in a venv with torch==2.13.0 and numpy
 
 Two parameters (``weight`` (3, 4), ``bias`` (4,)) start at ``init.<name>`` and see
 a different gradient ``grads.<step>.<name>`` at each of the STEPS steps; the
@@ -47,6 +47,16 @@ CASES = {
     "adam": {
         "optimizer": "Adam",
         "options": {"lr": 0.05, "betas": [0.8, 0.99], "eps": 1e-6},
+        "clip": False,
+    },
+    "rmsprop_char_rnn": {
+        "optimizer": "RMSprop",
+        "options": {"lr": 0.002, "alpha": 0.95, "eps": 1e-8},
+        "clip": True,
+    },
+    "rmsprop_centered_momentum": {
+        "optimizer": "RMSprop",
+        "options": {"lr": 0.01, "alpha": 0.9, "eps": 1e-6, "momentum": 0.8, "centered": True},
         "clip": False,
     },
 }
