@@ -20,10 +20,11 @@ pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
-    pytest.skip(
-        "needs Debian's browser: apt-get install -y chromium chromium-driver",
-        allow_module_level=True,
-    )
+    # in CI (CI=true) a missing browser fails the test instead of hiding it as a skip
+    message = "needs Debian's browser: apt-get install -y chromium chromium-driver"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message, allow_module_level=True)
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import (  # noqa: E402
     ElementClickInterceptedException,
