@@ -13,6 +13,7 @@ import os
 import sys
 from importlib.resources import files
 from pathlib import Path
+from typing import cast
 
 import hydra
 from hydra.errors import HydraException
@@ -21,6 +22,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.config.checks import unknown_key, validate
 from rnnlab.errors import ConfigError, RnnlabError, storage_error
+from rnnlab.runner.run_dir import RunDirLock, claim_new_run_dir
 from rnnlab.tracking.env import PARENT_RUN_ENV
 
 CONF_DIR = str(files("rnnlab.conf"))
@@ -126,7 +128,7 @@ def hydra_value(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def claim_run_dir(argv: list[str], run_dir: str | None):
+def claim_run_dir(argv: list[str], run_dir: str) -> tuple[list[str], RunDirLock | None]:
     """The run directory of a single run, made and locked before Hydra writes anything.
 
     Returns the overrides for Hydra (the claimed directory as ``hydra.run.dir``) and the
@@ -134,7 +136,6 @@ def claim_run_dir(argv: list[str], run_dir: str | None):
     checked; Hydra adds no ``.hydra/`` to it).
     """
     from rnnlab.runner.resume import find_run_dir
-    from rnnlab.runner.run_dir import claim_new_run_dir
 
     chosen = [a for a in argv if a.startswith(RUN_DIR_KEY)]
     argv = [a for a in argv if not a.startswith(RUN_DIR_KEY)]
@@ -169,7 +170,7 @@ def hydra_main(cfg: DictConfig):
 
     from rnnlab.runner.job import run_job
 
-    hydra_cfg = HydraConfig.get()
+    hydra_cfg = cast(DictConfig, HydraConfig.get())  # typed HydraConf; a DictConfig at run time
     try:
         return run_job(cfg, to_run_config(cfg), hydra_cfg)
     except Exception as exc:

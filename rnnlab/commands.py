@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import cast
 
 from rnnlab.errors import RnnlabError
 
@@ -52,7 +53,7 @@ def sample_command(argv: list[str]) -> None:
     from rnnlab.runner.build import build_dataset, build_model
     from rnnlab.runner.checkpoint import Checkpoint
     from rnnlab.runner.job import resumed_config
-    from rnnlab.runner.sampling import sample_text
+    from rnnlab.runner.sampling import TextCodec, sample_text
 
     registry = get_registry()
     _, conf, run_dir = resumed_config(args.run, registry)
@@ -65,7 +66,8 @@ def sample_command(argv: list[str]) -> None:
     model = build_model(conf, dataset, registry)
     Checkpoint(run_dir / f"{args.checkpoint}.npz").load_into(model.params)
     rng = np.random.default_rng(args.seed)
-    print(sample_text(model, dataset, args.prime, args.length, args.temperature, rng))
+    codec = cast(TextCodec, dataset)  # checked above: a text dataset
+    print(sample_text(model, codec, args.prime, args.length, args.temperature, rng))
 
 
 def upload_command(argv: list[str]) -> None:

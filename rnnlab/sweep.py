@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import cast
 
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf, read_write
@@ -28,11 +29,11 @@ class SweepCallback(Callback):
     A sweep with a failed job ends with exit status 1 after every job has run.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.parent: str | None = None
 
     def on_multirun_start(self, config, **kwargs) -> None:
-        tracking = OmegaConf.to_container(config.tracking, resolve=True)
+        tracking = cast(dict, OmegaConf.to_container(config.tracking, resolve=True))
         if "mlflow" not in tracking["trackers"]:
             return
         from rnnlab.tracking.mlflow_sweep import SWEEP_ENV, start_sweep

@@ -12,10 +12,17 @@ from rnnlab.cli import CONF_DIR, to_run_config
 from rnnlab.config.store import store_configs
 from rnnlab.plugins.registry import get_registry
 
+#: every shipped experiment repeats each setting over five seeds
+SEEDS = {"seed": "0,1,2,3,4"}
 SWEEPS = {
-    "adding_lengths": {"cell": "rnn,lstm,gru", "data.length": "50,100,200"},
-    "difference_bptt": {"cell": "rnn,lstm,gru", "bptt": "1,2", "model.hidden_size": "2,128"},
-    "chars_cells": {"cell": "rnn,lstm,gru"},
+    "adding_lengths": {"cell": "rnn,lstm,gru", "data.length": "50,200", **SEEDS},
+    "difference_bptt": {
+        "cell": "rnn,lstm,gru",
+        "bptt": "1,2",
+        "model.hidden_size": "2,128",
+        **SEEDS,
+    },
+    "chars_cells": {"cell": "rnn,lstm,gru", **SEEDS},
 }
 
 

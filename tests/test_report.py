@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
@@ -47,6 +48,7 @@ def report(tmp_path_factory):
         "experiment=adding_lengths",
         f"cell={','.join(CELLS)}",
         f"data.length={','.join(LENGTHS)}",
+        "seed=0",
         *TINY,
     )
     proc = run("report", "--out", "out")
@@ -89,7 +91,7 @@ def test_table_holds_each_jobs_final_validation_mse_and_its_baseline(report):
     assert set(metric) == {(c, f"data.length={n}") for c in CELLS for n in LENGTHS}
     for job in sweep_jobs(tmp):
         m = job.data.metrics
-        value, baseline = re.fullmatch(r"(\S+) \(baseline (\S+)\)", metric[key(job)]).groups()
+        value, baseline = re.fullmatch(r"(\S+) \(n=1; baseline (\S+)\)", metric[key(job)]).groups()
         assert float(value) == pytest.approx(m["val/mse"], rel=5e-3)
         assert float(baseline) == pytest.approx(
             min(m["data/predict_one_mse"], m["data/predict_mean_mse"]), rel=5e-3
@@ -120,8 +122,9 @@ def test_plots_are_images_with_a_panel_per_cell(report):
 def test_the_report_names_the_sweep_and_the_command_that_reproduces_it(report):
     tmp, proc, _ = report
     text = (tmp / "out" / "report.md").read_text()
-    assert "`rnnlab -m experiment=adding_lengths cell=rnn,gru data.length=5,8" in text
+    assert "`rnnlab -m experiment=adding_lengths cell=rnn,gru data.length=5,8 seed=0" in text
     assert "4 jobs" in text
+    assert "Each entry is a single run" in text  # one seed: no interval, no ranking
     assert "![val/mse against training step, per cell](val_curves.png)" in text
     assert text in proc.stdout
 
@@ -177,4 +180,46 @@ def test_an_empty_store_has_no_sweep_to_report(run_rnnlab, tmp_path):
     assert proc.stderr == (
         f"rnnlab: error: no sweep in sqlite:///{tmp_path}/mlflow.db; run one "
         f"first: rnnlab -m experiment=<name>\n"
+    )
+
+
+def test_seeds_of_one_setting_are_reported_as_a_mean_with_an_interval(tmp_path):
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"}
+
+    def run(*args):
+        proc = subprocess.run(
+            [rnnlab_command(), *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    run(
+        "-m",
+        "experiment=adding_lengths",
+        "cell=rnn,gru",
+        "data.length=5",
+        "seed=0,1,2",
+        "tracking.experiment=seeds",
+        *TINY,
+    )
+    run("report", "--out", "out")
+    metric, comparison, _ = tables((tmp_path / "out" / "report.md").read_text())
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    experiment = client.get_experiment_by_name("seeds")
+    jobs = client.search_runs([experiment.experiment_id], "tags.mlflow.parentRunId LIKE '%'")
+    for cell in ("rnn", "gru"):
+        finals = [j.data.metrics["val/mse"] for j in jobs if j.data.tags["cell"] == cell]
+        mean, n = re.fullmatch(
+            r"(\S+) \[\S+, \S+\] \(n=(\d); baseline \S+\)", metric[cell, "val/mse"]
+        ).groups()
+        geometric = math.exp(sum(math.log(v) for v in finals) / len(finals))
+        assert (float(mean), int(n)) == (pytest.approx(geometric, rel=5e-3), 3)
+    assert comparison["-", "cells"] == "rnn - gru"
+    assert re.fullmatch(
+        r"\S+ \[\S+, \S+\]", comparison["-", "log10 ratio of `val/mse` [95% interval]"]
     )

@@ -34,19 +34,19 @@ def non_negative() -> Rule:
     return Rule(lambda v: v >= 0, "a number >= 0")
 
 
-def at_least(low) -> Rule:
+def at_least(low: float) -> Rule:
     return Rule(lambda v: v >= low, f"a number >= {low}")
 
 
-def between(low, high) -> Rule:
+def between(low: float, high: float) -> Rule:
     return Rule(lambda v: low <= v <= high, f"a number in [{low}, {high}]")
 
 
-def below(high) -> Rule:
+def below(high: float) -> Rule:
     return Rule(lambda v: 0 <= v < high, f"a number in [0, {high})")
 
 
-def one_of(*choices) -> Rule:
+def one_of(*choices: object) -> Rule:
     return Rule(lambda v: v in choices, "one of " + ", ".join(map(str, choices)))
 
 
@@ -60,12 +60,12 @@ def no_password() -> Rule:
     )
 
 
-def checked(default, rule: Rule, optional: bool = False):
+def checked(default: Any, rule: Rule, optional: bool = False) -> Any:
     """A dataclass field with a default and a range rule (``None`` passes if optional)."""
     return field(default=default, metadata={"rule": rule, "optional": optional})
 
 
-def checked_list(factory, rule: Rule):
+def checked_list(factory: Callable[[], list[Any]], rule: Rule) -> Any:
     """A list field whose every element must pass ``rule``."""
     return field(default_factory=factory, metadata={"rule": rule, "each": True})
 
@@ -74,7 +74,7 @@ def unknown_key(key: str) -> ConfigError:
     return ConfigError(f"unknown key {key}; check the spelling (rnnlab --cfg job prints every key)")
 
 
-def validate(obj, prefix: str = "") -> None:
+def validate(obj: Any, prefix: str = "") -> None:
     """Check every ruled field of the dataclass ``obj`` (recursively), then its ``check(prefix)``
     method if it has one (rules across fields); raise ConfigError.
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import os
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
@@ -160,9 +161,10 @@ class CharDataset(TokenStreams):
         self.unk_id = len(self.chars)
         self._table = np.append(self._points, ord(UNKNOWN_CHAR)).astype("<u4")
         ids = {name: self._lookup(part) for name, part in parts.items()}
-        super().__init__(ids, vocab_size=len(self.chars) + 1, source=source)
+        vocab_size = len(self.chars) + 1
+        super().__init__(ids, vocab_size=vocab_size, source=source)
         self.unseen = {name: int((ids[name] == self.unk_id).sum()) for name in ("val", "test")}
-        self.baselines = context_baselines(ids["train"], ids["val"], self.vocab_size)
+        self.baselines = context_baselines(ids["train"], ids["val"], vocab_size)
 
     def _lookup(self, points: np.ndarray) -> np.ndarray:
         at = np.minimum(np.searchsorted(self._points, points), len(self._points) - 1)
@@ -172,7 +174,7 @@ class CharDataset(TokenStreams):
         """Token ids of ``text``, int32 ``(len(text),)``; unseen characters become ``unk_id``."""
         return self._lookup(code_points(text))
 
-    def decode(self, ids) -> str:
+    def decode(self, ids: Iterable[int]) -> str:
         """The text of a 1-D sequence of token ids; ``unk_id`` is written as U+FFFD."""
         ids = np.asarray(ids, dtype=np.int64)
         if ids.ndim != 1 or (ids.size and not 0 <= ids.min() <= ids.max() < self.vocab_size):

@@ -8,7 +8,10 @@ always first and is the value the cell outputs).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 State = tuple[np.ndarray, ...]
 
@@ -31,8 +34,12 @@ class Cell:
     num_states = 1
 
     def __init__(
-        self, input_size: int, hidden_size: int, rng: np.random.Generator, dtype=np.float32
-    ):
+        self,
+        input_size: int,
+        hidden_size: int,
+        rng: np.random.Generator,
+        dtype: DTypeLike = np.float32,
+    ) -> None:
         self.input_size = int(input_size)
         self.hidden_size = int(hidden_size)
         self.dtype = np.dtype(dtype)
@@ -86,13 +93,13 @@ class StepCell(Cell):
     with the output gradient already added into its first array (h).
     """
 
-    def step(self, x: np.ndarray, state: State):
+    def step(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State, Any]:
         raise NotImplementedError
 
-    def step_backward(self, dstate: State, cache):
+    def step_backward(self, dstate: State, cache: Any) -> tuple[np.ndarray, State]:
         raise NotImplementedError
 
-    def forward(self, xs, state):
+    def forward(self, xs: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         hs = np.empty((xs.shape[0], xs.shape[1], self.hidden_size), self.dtype)
         self._caches = []
         for t in range(xs.shape[0]):
@@ -101,7 +108,9 @@ class StepCell(Cell):
         self._input_shape = xs.shape
         return hs, state
 
-    def backward(self, dhs, dfinal_state=None):
+    def backward(
+        self, dhs: np.ndarray, dfinal_state: State | None = None
+    ) -> tuple[np.ndarray, State]:
         T, N, _ = self._input_shape
         if dfinal_state is None:
             dfinal_state = tuple(

@@ -14,7 +14,10 @@ weight and embedding gradients are two small (V-row) GEMMs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from rnnlab.nn.cell import Cell, State
 from rnnlab.nn.layers import sum_rows_by_id
@@ -64,9 +67,19 @@ class GateCell(Cell):
     num_gates: int
     #: the attributes ``recur`` keeps for ``backprop`` (dropped once backward is done)
     cached: tuple[str, ...] = ()
+    #: the chunk's inputs: ``xs`` after ``forward``, ``ids`` and ``embedding`` after
+    #: ``forward_embedded``; ``hs`` (T+1, N, H) from ``hidden_sequence``
+    xs: np.ndarray | None = None
+    ids: np.ndarray | None = None
+    embedding: np.ndarray | None = None
+    hs: np.ndarray
 
     def __init__(
-        self, input_size: int, hidden_size: int, rng: np.random.Generator, dtype=np.float32
+        self,
+        input_size: int,
+        hidden_size: int,
+        rng: np.random.Generator,
+        dtype: DTypeLike = np.float32,
     ):
         super().__init__(input_size, hidden_size, rng, dtype)
         rows = self.num_gates * self.hidden_size
@@ -98,7 +111,7 @@ class GateCell(Cell):
 
     def backprop(
         self, dhs: np.ndarray, dfinal_state: State | None
-    ) -> tuple[np.ndarray, np.ndarray, State]:
+    ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, ...], State]:
         """The backward sweep: ``(dpre_x, dpre_h, dstate0)``; may overwrite ``dhs`` (T, N, H).
 
         ``dpre_x`` and ``dpre_h`` (T, N, G*H) are the gradients of the input and
@@ -109,7 +122,7 @@ class GateCell(Cell):
         """
         raise NotImplementedError
 
-    def forward(self, xs, state):
+    def forward(self, xs: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         xs = np.asarray(xs, self.dtype)
         T, N, _ = xs.shape
         pre = self.projection_buffer(T, N, state)
@@ -144,7 +157,13 @@ class GateCell(Cell):
         """
         return None
 
-    def backward(self, dhs, dfinal_state=None):
+    def backward(
+        self, dhs: np.ndarray, dfinal_state: State | None = None
+    ) -> tuple[np.ndarray, State]:
+        if self.xs is None:
+            raise RuntimeError(
+                "backward needs forward first (after forward_embedded: use backward_embedded)"
+            )
         dpre_x, _dpre_h, dstate = self._backprop_recurrent(np.array(dhs, self.dtype), dfinal_state)
         T, N, _ = dpre_x.shape
         dx2 = dpre_x.reshape(T * N, -1)
@@ -164,6 +183,8 @@ class GateCell(Cell):
         dpre_x, _dpre_h, dstate = self._backprop_recurrent(
             np.asarray(dhs, self.dtype), dfinal_state
         )
+        if self.ids is None or self.embedding is None:
+            raise RuntimeError("backward_embedded needs forward_embedded first")
         dtable = sum_rows_by_id(self.ids, dpre_x, len(self.embedding))
         self.grads["weight_ih"] += dtable.T @ self.embedding
         self.grads["bias_ih"] += dtable.sum(axis=0)
@@ -175,7 +196,9 @@ class GateCell(Cell):
         for name in ("xs", "ids", "embedding", "hs", *self.cached):
             setattr(self, name, None)
 
-    def _backprop_recurrent(self, dhs, dfinal_state):
+    def _backprop_recurrent(
+        self, dhs: np.ndarray, dfinal_state: State | None
+    ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, ...], State]:
         """``backprop``, then the recurrent weight and bias gradients (a GEMM per block of rows)."""
         dpre_x, dpre_h, dstate = self.backprop(dhs, dfinal_state)
         T, N, _ = dpre_x.shape
@@ -212,7 +235,7 @@ class GateCell(Cell):
         """
         return np.matmul(self.params["weight_hh"], h.T, out=buffer).T
 
-    def recurrent_backward(self, batch: int):
+    def recurrent_backward(self, batch: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         """A function ``(dpre_t, out) -> out``: ``dpre_t (N, G*H) @ weight_hh`` into ``out`` (N, H).
 
         From H=256 on, computed as ``weight_hh.T @ dpre_t.T`` with a contiguous copy
@@ -228,7 +251,7 @@ class GateCell(Cell):
         weight_t = np.ascontiguousarray(weight.T)
         buffer = np.empty((self.hidden_size, batch), self.dtype)
 
-        def backward_step(dpre_t, out):
+        def backward_step(dpre_t: np.ndarray, out: np.ndarray) -> np.ndarray:
             np.matmul(weight_t, dpre_t.T, out=buffer)
             np.copyto(out, buffer.T)
             return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab.nn.cell import State
 from rnnlab.nn.gate_cell import GateCell, one_minus_square, sigmoid_
 
 
@@ -19,18 +20,18 @@ class GRUCell(GateCell):
     num_gates = 3
     cached = ("acts", "hn")
 
-    def input_bias(self):
+    def input_bias(self) -> np.ndarray:
         # b_hn sits inside r * (...), so only b_hr and b_hz fold into the input projection
         H = self.hidden_size
         bias = self.params["bias_ih"].copy()
         bias[: 2 * H] += self.params["bias_hh"][: 2 * H]
         return bias
 
-    def recur(self, acts, state):
+    def recur(self, acts: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         H = self.hidden_size
         b_hh = self.params["bias_hh"]
-        hs = self.hidden_sequence(*acts.shape[:2], state)
         T, N, _ = acts.shape
+        hs = self.hidden_sequence(T, N, state)
         hn = np.empty((T, N, H), self.dtype)  # W_hn h + b_hn, kept for backward
         buffer = self.recurrent_buffer(N)
         r_hn = np.empty((N, H), self.dtype)
@@ -51,11 +52,13 @@ class GRUCell(GateCell):
         self.acts, self.hn = acts, hn
         return self.hidden_outputs(), (hs[-1].copy(),)
 
-    def backprop(self, dhs, dfinal_state):
+    def backprop(
+        self, dhs: np.ndarray, dfinal_state: State | None
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...], State]:
         T, N, H = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
         through_weight = self.recurrent_backward(N)
-        dpre = self.acts.reshape(T, N, 3, H)  # each step's activations become its dpre
+        dpre: np.ndarray = self.acts.reshape(T, N, 3, H)  # each step's activations become its dpre
         dhn, hs = self.hn, self.hs  # each step's W_hn h + b_hn becomes its d_hn
 
         # Per step, with dh the gradient reaching h_t:

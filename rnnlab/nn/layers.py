@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 
 def sum_rows_by_id(ids: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
@@ -29,8 +30,12 @@ class Embedding:
     """Token ids -> rows of ``weight`` (V, E), initialised N(0, 1) as in PyTorch."""
 
     def __init__(
-        self, vocab_size: int, embed_size: int, rng: np.random.Generator, dtype=np.float32
-    ):
+        self,
+        vocab_size: int,
+        embed_size: int,
+        rng: np.random.Generator,
+        dtype: DTypeLike = np.float32,
+    ) -> None:
         self.params = {"weight": rng.standard_normal((vocab_size, embed_size)).astype(dtype)}
         self.grads = {"weight": np.zeros_like(self.params["weight"])}
 
@@ -47,14 +52,19 @@ class Linear:
     """``y = x @ weight.T + bias`` with weight (out, in), PyTorch layout and init."""
 
     def __init__(
-        self, in_features: int, out_features: int, rng: np.random.Generator, dtype=np.float32
-    ):
+        self,
+        in_features: int,
+        out_features: int,
+        rng: np.random.Generator,
+        dtype: DTypeLike = np.float32,
+    ) -> None:
         k = 1.0 / np.sqrt(in_features)
         self.params = {
             "weight": rng.uniform(-k, k, (out_features, in_features)).astype(dtype),
             "bias": rng.uniform(-k, k, out_features).astype(dtype),
         }
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+        self._x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` (M, in) -> (M, out)."""
@@ -69,6 +79,8 @@ class Linear:
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """``dy`` (M, out) -> dx (M, in); accumulates weight and bias gradients."""
+        if self._x is None:
+            raise RuntimeError("Linear.backward needs a forward since the last release")
         self.grads["weight"] += dy.T @ self._x
         self.grads["bias"] += dy.sum(axis=0)
         return dy @ self.params["weight"]

@@ -8,7 +8,9 @@ h' = o * tanh(c')
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import DTypeLike
 
+from rnnlab.nn.cell import State
 from rnnlab.nn.gate_cell import GateCell, one_minus_square
 
 
@@ -29,17 +31,17 @@ class LSTMCell(GateCell):
         input_size: int,
         hidden_size: int,
         rng: np.random.Generator,
-        dtype=np.float32,
+        dtype: DTypeLike = np.float32,
         forget_bias: float = 1.0,
-    ):
+    ) -> None:
         super().__init__(input_size, hidden_size, rng, dtype)
         H = self.hidden_size
         self.params["bias_ih"][H : 2 * H] = forget_bias
         self.params["bias_hh"][H : 2 * H] = 0.0
 
-    def recur(self, acts, state):
-        hs = self.hidden_sequence(*acts.shape[:2], state)
+    def recur(self, acts: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         T, N, _ = acts.shape
+        hs = self.hidden_sequence(T, N, state)
         H = self.hidden_size
         cs = np.empty((T + 1, N, H), self.dtype)
         cs[0] = state[1]
@@ -67,7 +69,9 @@ class LSTMCell(GateCell):
         self.acts, self.cs, self.tanh_cs = acts, cs, tanh_cs
         return self.hidden_outputs(), (hs[-1].copy(), cs[-1].copy())
 
-    def backprop(self, dhs, dfinal_state):
+    def backprop(
+        self, dhs: np.ndarray, dfinal_state: State | None
+    ) -> tuple[np.ndarray, np.ndarray, State]:
         T, N, H = dhs.shape
         dh, dc = self.final_state_grads(dfinal_state, N)
         through_weight = self.recurrent_backward(N)

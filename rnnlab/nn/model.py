@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from rnnlab.nn.cell import Cell, State
 from rnnlab.nn.gate_cell import GateCell
@@ -45,26 +46,31 @@ class RecurrentModel:
         seq_len: int | None = None,
         dropout: float = 0.0,
         rng: np.random.Generator,
-        dtype=np.float32,
+        dtype: DTypeLike = np.float32,
     ):
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {head!r}")
         if head == "flatten" and not seq_len:
             raise ValueError("the flatten head needs seq_len")
-        if (vocab_size is None) == (input_size is None):
-            raise ValueError("give exactly one of vocab_size (token ids) and input_size (dense)")
         self.rng, self.dtype, self.head_kind = rng, np.dtype(dtype), head
-        self.embed = Embedding(vocab_size, embed_size, rng, dtype) if vocab_size else None
-        first = embed_size if vocab_size else input_size
+        self.embed: Embedding | None = None
+        if vocab_size is not None and input_size is None:
+            if not embed_size:
+                raise ValueError("token ids (vocab_size) need an embed_size")
+            self.embed = Embedding(vocab_size, embed_size, rng, dtype)
+            first = embed_size
+        elif input_size is not None and vocab_size is None:
+            first = input_size
+        else:
+            raise ValueError("give exactly one of vocab_size (token ids) and input_size (dense)")
         self.cells = [
             cell_factory(first if i == 0 else hidden_size, hidden_size, rng, dtype)
             for i in range(layers)
         ]
         self.between = [Dropout(dropout, rng) for _ in range(layers - 1)]  # before cells 1..
         self.head_drop = Dropout(dropout, rng)
-        self.head = Linear(
-            hidden_size * (seq_len if head == "flatten" else 1), output_size, rng, dtype
-        )
+        steps_in_head = seq_len if head == "flatten" and seq_len else 1
+        self.head = Linear(hidden_size * steps_in_head, output_size, rng, dtype)
         # token ids can reach a built-in first cell through its embedded input projection
         self._can_embed_first = self.embed is not None and isinstance(self.cells[0], GateCell)
         self.params, self.grads = {}, {}
@@ -94,16 +100,20 @@ class RecurrentModel:
     def initial_state(self, batch: int) -> list[State]:
         return [cell.initial_state(batch) for cell in self.cells]
 
-    def _stack(self, inputs: np.ndarray, state: list[State], train: bool):
+    def _stack(
+        self, inputs: np.ndarray, state: list[State], train: bool
+    ) -> tuple[np.ndarray, list[State]]:
         """Run every layer over the chunk ``inputs`` (ids (T, N) or floats (T, N, D));
         returns top ``hs`` and the new state."""
         # the per-token projection table costs as much as projecting V embedded tokens:
         # worth it for a chunk of at least V tokens (not for sampling one step at a time)
-        self._embedded_first = self._can_embed_first and inputs.size >= len(
-            self.embed.params["weight"]
+        self._embedded_first = (
+            self._can_embed_first
+            and self.embed is not None
+            and inputs.size >= len(self.embed.params["weight"])
         )
         first = self.cells[0]
-        if self._embedded_first:
+        if self._embedded_first and isinstance(first, GateCell) and self.embed is not None:
             x, s = first.forward_embedded(inputs, self.embed.params["weight"], state[0])
         else:
             x, s = first.forward(self.embed.forward(inputs) if self.embed else inputs, state[0])
@@ -115,7 +125,7 @@ class RecurrentModel:
 
     def forward(
         self, inputs: np.ndarray, state: list[State], train: bool = True, bptt: int | None = None
-    ):
+    ) -> tuple[np.ndarray, list[State]]:
         """Run ``inputs`` (ids (T, N) or floats (T, N, D)) from ``state``; return
         ``(outputs, final_state)``.
 
@@ -168,8 +178,9 @@ class RecurrentModel:
         for i in reversed(range(1, len(self.cells))):
             dhs, _ = self.cells[i].backward(dhs, None)
             dhs = self.between[i - 1].backward(dhs)
-        if self._embedded_first:
-            dembed, _ = self.cells[0].backward_embedded(dhs, None)
+        first = self.cells[0]
+        if self._embedded_first and isinstance(first, GateCell) and self.embed is not None:
+            dembed, _ = first.backward_embedded(dhs, None)
             self.embed.grads["weight"] += dembed
             return
         dxs, _ = self.cells[0].backward(dhs, None)

@@ -105,14 +105,20 @@ class Optimizer:
 class SGD(Optimizer):
     """SGD with optional (Nesterov) momentum, as torch.optim.SGD without dampening."""
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False):
+    def __init__(
+        self,
+        params: dict[str, np.ndarray],
+        lr: float,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
         if nesterov and not momentum:
             raise ValueError("Nesterov momentum needs momentum > 0")
         self.buffers = ("momentum",) if momentum else ()
         super().__init__(params, lr)
         self.momentum, self.nesterov = momentum, nesterov
 
-    def update(self, name, p, g):
+    def update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         if self.momentum:
             buf = self.state[(name, "momentum")]
             buf *= p.dtype.type(self.momentum)
@@ -127,14 +133,18 @@ class Adagrad(Optimizer):
     buffers = ("sum",)
 
     def __init__(
-        self, params, lr: float, eps: float = 1e-10, initial_accumulator_value: float = 0.0
-    ):
+        self,
+        params: dict[str, np.ndarray],
+        lr: float,
+        eps: float = 1e-10,
+        initial_accumulator_value: float = 0.0,
+    ) -> None:
         super().__init__(params, lr)
         self.eps = eps
         for acc in self.state.values():
             acc.fill(initial_accumulator_value)
 
-    def update(self, name, p, g):
+    def update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         acc = self.state[(name, "sum")]
         step = np.multiply(g, g)  # one scratch array for the whole update
         acc += step
@@ -151,13 +161,17 @@ class Adam(Optimizer):
     buffers = ("m", "v")
 
     def __init__(
-        self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
-    ):
+        self,
+        params: dict[str, np.ndarray],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
         super().__init__(params, lr)
         self.beta1, self.beta2 = betas
         self.eps = eps
 
-    def update(self, name, p, g):
+    def update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         t = p.dtype.type
         m, v = self.state[(name, "m")], self.state[(name, "v")]
         m *= t(self.beta1)

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import DTypeLike
 
+from rnnlab.nn.cell import State
 from rnnlab.nn.gate_cell import GateCell
 
 
-def _tanh_(a):
+def _tanh_(a: np.ndarray) -> np.ndarray:
     return np.tanh(a, out=a)
 
 
-def _relu_(a):
+def _relu_(a: np.ndarray) -> np.ndarray:
     return np.maximum(a, 0, out=a)
 
 
-def _tanh_grad(h, out):
+def _tanh_grad(h: np.ndarray, out: np.ndarray) -> np.ndarray:
     np.multiply(h, h, out=out)
     return np.subtract(1, out, out=out)
 
 
-def _relu_grad(h, out):
+def _relu_grad(h: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.greater(h, 0, out=out, casting="unsafe")
 
 
@@ -38,9 +40,9 @@ class RNNCell(GateCell):
         input_size: int,
         hidden_size: int,
         rng: np.random.Generator,
-        dtype=np.float32,
+        dtype: DTypeLike = np.float32,
         nonlinearity: str = "tanh",
-    ):
+    ) -> None:
         if nonlinearity not in _NONLINEARITIES:
             raise ValueError(
                 f"nonlinearity must be one of {sorted(_NONLINEARITIES)}, got {nonlinearity!r}"
@@ -49,11 +51,11 @@ class RNNCell(GateCell):
         self.nonlinearity = nonlinearity
         self._activation_, self._activation_grad = _NONLINEARITIES[nonlinearity]
 
-    def projection_buffer(self, steps, batch, state):
+    def projection_buffer(self, steps: int, batch: int, state: State) -> np.ndarray:
         """The outputs ``hs[1:]`` themselves: each step adds its recurrent term in place."""
         return self.hidden_sequence(steps, batch, state)[1:]
 
-    def recur(self, pre, state):
+    def recur(self, pre: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         hs = self.hs  # pre is hs[1:]
         buffer = self.recurrent_buffer(pre.shape[1])
         for t in range(len(pre)):
@@ -62,7 +64,9 @@ class RNNCell(GateCell):
             self._activation_(h)
         return self.hidden_outputs(), (hs[-1].copy(),)
 
-    def backprop(self, dhs, dfinal_state):
+    def backprop(
+        self, dhs: np.ndarray, dfinal_state: State | None
+    ) -> tuple[np.ndarray, np.ndarray, State]:
         T, N, _ = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
         through_weight = self.recurrent_backward(N)

@@ -17,14 +17,26 @@ on resume, where a tracker keeps e.g. its remote run id). Trackers implement
 them; any other plugin may too (a callback).
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import pluggy
+
+if TYPE_CHECKING:
+    from rnnlab.runner.run_context import Run
+
+#: ``register(name, obj, config=None)``, handed to every registration hook
+Register = Callable[..., None]
 
 hookspec = pluggy.HookspecMarker("rnnlab")
 hookimpl = pluggy.HookimplMarker("rnnlab")
 
 
 @hookspec
-def register_cells(register):
+def register_cells(register: Register) -> None:
     """Register recurrent cells: ``register(name, cell_class, config=Dataclass)``.
 
     ``cell_class(input_size, hidden_size, rng, dtype, **options)`` must follow
@@ -34,7 +46,7 @@ def register_cells(register):
 
 
 @hookspec
-def register_datasets(register):
+def register_datasets(register: Register) -> None:
     """Register datasets: ``register(name, build, config=Dataclass)``.
 
     ``build(config, seed)`` returns a ``rnnlab.data.Dataset``; ``config`` is
@@ -43,7 +55,7 @@ def register_datasets(register):
 
 
 @hookspec
-def register_optimizers(register):
+def register_optimizers(register: Register) -> None:
     """Register optimizers: ``register(name, build, config=Dataclass)``.
 
     ``build(params, config)`` returns an object with ``step(grads)``,
@@ -52,7 +64,7 @@ def register_optimizers(register):
 
 
 @hookspec
-def register_trackers(register):
+def register_trackers(register: Register) -> None:
     """Register trackers: ``register(name, tracker_class)``.
 
     ``tracker_class(run)`` is built at run start when its name is listed in
@@ -62,12 +74,12 @@ def register_trackers(register):
 
 
 @hookspec
-def on_run_start(run):
+def on_run_start(run: Run) -> None:
     """The run begins (or resumes: ``run.resumed_from_step`` is then > 0)."""
 
 
 @hookspec
-def on_metrics(run, step, metrics):
+def on_metrics(run: Run, step: int, metrics: dict[str, float]) -> None:
     """A batch of metrics at training step ``step``: ``{"train/loss": 1.2, ...}``.
 
     Names are ``/``-grouped (``train/``, ``val/``, ``test/``, ``grad/``,
@@ -76,20 +88,20 @@ def on_metrics(run, step, metrics):
 
 
 @hookspec
-def on_evaluation(run, step, split, metrics):
+def on_evaluation(run: Run, step: int, split: str, metrics: dict[str, float]) -> None:
     """An evaluation on ``split`` ("val" or "test") finished at ``step``."""
 
 
 @hookspec
-def on_artifact(run, path, artifact_path):
+def on_artifact(run: Run, path: Path, artifact_path: str) -> None:
     """A file ``path`` inside ``run.run_dir`` is ready to keep under ``artifact_path``."""
 
 
 @hookspec
-def on_checkpoint(run, step, path, best):
+def on_checkpoint(run: Run, step: int, path: Path, best: bool) -> None:
     """A checkpoint was written atomically to ``path``; ``best`` by validation loss."""
 
 
 @hookspec
-def on_run_end(run, status, error):
+def on_run_end(run: Run, status: str, error: str | None) -> None:
     """The run ended; ``status`` is FINISHED, FAILED or KILLED; ``error`` a message or None."""

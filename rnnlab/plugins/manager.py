@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 import pluggy
 
@@ -43,7 +43,7 @@ class PluginFailure:
 class LoadedPlugins:
     """The plugin manager with what was loaded and what failed to load."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.pm = pluggy.PluginManager(GROUP)
         self.pm.add_hookspecs(hookspecs)
         self.loaded: list[PluginInfo] = []
@@ -56,7 +56,7 @@ class LoadedPlugins:
         return PluginInfo(plugin_name, "(registered in code)", "", plugin_name)
 
 
-def _wanted(ep, dist_name: str) -> bool:
+def _wanted(ep: EntryPoint, dist_name: str) -> bool:
     if dist_name == OWN_DISTRIBUTION:
         return True
     if os.environ.get("RNNLAB_DISABLE_PLUGIN_AUTOLOAD"):
@@ -71,7 +71,8 @@ def load_plugins() -> LoadedPlugins:
     """Import every wanted entry point of the group; a failing one is recorded, not raised."""
     plugins = LoadedPlugins()
     for ep in sorted(
-        entry_points(group=GROUP), key=lambda e: (e.dist.name != OWN_DISTRIBUTION, e.name)
+        entry_points(group=GROUP),
+        key=lambda e: (e.dist is None or e.dist.name != OWN_DISTRIBUTION, e.name),
     ):
         dist = ep.dist
         info = PluginInfo(

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
+
+from pluggy import HookImpl
 
 from rnnlab.errors import PluginError
 from rnnlab.plugins.manager import LoadedPlugins, PluginFailure, PluginInfo, get_plugins
@@ -21,7 +24,7 @@ KINDS = {
 class Registration:
     kind: str
     name: str
-    obj: object
+    obj: Any
     config: type | None
     plugin: PluginInfo
 
@@ -38,10 +41,10 @@ class Registry:
             for impl in reversed(hook.get_hookimpls()):  # registration order
                 self._collect(kind, impl)
 
-    def _collect(self, kind: str, impl) -> None:
+    def _collect(self, kind: str, impl: HookImpl) -> None:
         plugin = self.plugins.info_for(impl.plugin_name)
 
-        def register(name: str, obj, config: type | None = None) -> None:
+        def register(name: str, obj: Any, config: type | None = None) -> None:
             if config is not None and not dataclasses.is_dataclass(config):
                 raise TypeError(f"config for {kind} '{name}' must be a dataclass")
             existing = self.entries[kind].get(name)

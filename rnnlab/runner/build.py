@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 from functools import partial
+from typing import Any
 
 import numpy as np
 
+from rnnlab.config.schema import RunConfig
+from rnnlab.data.base import Dataset
 from rnnlab.errors import PluginError
 from rnnlab.nn.model import RecurrentModel
+from rnnlab.nn.optim import Optimizer
 from rnnlab.plugins.registry import Registration, Registry
 
 HEAD_FOR_TASK = {"lm": "per_step"}
 
 
-def options(config) -> dict:
+def options(config: Any) -> dict[str, Any]:
     """A group node's options for its constructor: every field but ``name``."""
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.name != "name"}
 
 
-def build_dataset(conf, registry: Registry):
+def build_dataset(conf: RunConfig, registry: Registry) -> Dataset:
     reg = registry.get("data", conf.data.name)
     return reg.obj(conf.data, conf.seed)
 
@@ -45,7 +49,7 @@ def check_cell_contract(reg: Registration, cell_options: dict) -> None:
         ) from None
 
 
-def build_model(conf, dataset, registry: Registry) -> RecurrentModel:
+def build_model(conf: RunConfig, dataset: Dataset, registry: Registry) -> RecurrentModel:
     reg = registry.get("cell", conf.cell.name)
     check_cell_contract(reg, options(conf.cell))
     m = conf.model
@@ -66,6 +70,6 @@ def build_model(conf, dataset, registry: Registry) -> RecurrentModel:
     )
 
 
-def build_optimizer(conf, model: RecurrentModel, registry: Registry):
+def build_optimizer(conf: RunConfig, model: RecurrentModel, registry: Registry) -> Optimizer:
     reg = registry.get("optimizer", conf.optimizer.name)
     return reg.obj(model.params, conf.optimizer)

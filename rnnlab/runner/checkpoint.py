@@ -10,6 +10,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -116,7 +117,9 @@ class Checkpoint:
             f"truncated or not an rnnlab checkpoint"
         )
 
-    def check_fits(self, params: dict, optim_state: dict, states: list, meta_keys) -> None:
+    def check_fits(
+        self, params: dict, optim_state: dict, states: list, meta_keys: Iterable[str]
+    ) -> None:
         """Raise unless the names, shapes and dtypes of every parameter, optimizer buffer and
         state array equal those given, and ``meta`` has every key of ``meta_keys``."""
         self.check_params(params)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -22,12 +25,12 @@ def interrupted_message(step: int, run_dir: Path, checkpoint_step: int | None) -
     return f"run interrupted at step {step}; {how}"
 
 
-def _raise_interrupt(signum, frame):
+def _raise_interrupt(signum: int, frame: FrameType | None) -> NoReturn:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 @contextlib.contextmanager
-def sigterm_as_interrupt():
+def sigterm_as_interrupt() -> Iterator[None]:
     """Within the block, SIGTERM raises KeyboardInterrupt as Ctrl-C does (main thread only:
     elsewhere Python cannot install handlers, and the signal keeps its default)."""
     if threading.current_thread() is not threading.main_thread():

@@ -6,12 +6,16 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
+from pluggy import HookRelay
 from threadpoolctl import threadpool_limits
 
 import rnnlab
+from rnnlab.config.schema import RunConfig
 from rnnlab.errors import RnnlabError, storage_error
 from rnnlab.plugins.registry import Registry, get_registry
 from rnnlab.runner.build import build_dataset, build_model, build_optimizer
@@ -85,22 +89,23 @@ def start_trackers(run: Run, registry: Registry) -> list:
 RESUMABLE_OVERRIDES = ("resume", "train.steps")
 
 
-def resumed_config(reference: str, registry: Registry, overrides: list[str] = ()):
+def resumed_config(
+    reference: str, registry: Registry, overrides: Sequence[str] = ()
+) -> tuple[DictConfig, RunConfig, Path]:
     """The saved config of the run at ``reference`` (a run directory or an MLflow run id).
 
     ``overrides`` may only set ``train.steps`` (to train a run for longer); everything
     else comes from the run's own config.
     """
     from rnnlab.cli import to_run_config
-    from rnnlab.config.schema import RunConfig
     from rnnlab.runner.resume import find_run_dir
 
     run_dir = find_run_dir(reference)
-    saved = OmegaConf.load(run_dir / CONFIG_FILE)
+    saved = cast(DictConfig, OmegaConf.load(run_dir / CONFIG_FILE))
     base = OmegaConf.structured(RunConfig)
     for group in ("cell", "data", "optimizer"):
         base[group] = OmegaConf.structured(registry.get(group, saved[group]["name"]).config)
-    merged = OmegaConf.merge(base, saved)
+    merged = cast(DictConfig, OmegaConf.merge(base, saved))
     for override in overrides:
         key, _, value = override.partition("=")
         if key not in RESUMABLE_OVERRIDES:
@@ -114,7 +119,7 @@ def resumed_config(reference: str, registry: Registry, overrides: list[str] = ()
     return merged, to_run_config(merged), run_dir
 
 
-def build_trainer(conf, registry: Registry, hook, run: Run) -> Trainer:
+def build_trainer(conf: RunConfig, registry: Registry, hook: HookRelay, run: Run) -> Trainer:
     """The dataset, model and optimizer ``conf`` asks for, in a Trainer."""
     dataset = build_dataset(conf, registry)
     model = build_model(conf, dataset, registry)
@@ -122,7 +127,7 @@ def build_trainer(conf, registry: Registry, hook, run: Run) -> Trainer:
     return Trainer(conf, dataset, model, optimizer, hook, run)
 
 
-def check_steps_left(ckpt: Checkpoint, conf, run_dir: Path) -> None:
+def check_steps_left(ckpt: Checkpoint, conf: RunConfig, run_dir: Path) -> None:
     """Raise unless resuming from ``ckpt`` leaves something to do: steps to train, or the test
     of a run stopped between its last checkpoint and the end."""
     step, steps = ckpt.meta["step"], conf.train.steps
@@ -172,7 +177,7 @@ def announce(run: Run, baselines: dict[str, float]) -> None:
         print(f"context baselines on val, bits per character: {values}", file=sys.stderr)
 
 
-def run_job(cfg, conf, hydra_cfg) -> float:
+def run_job(cfg: DictConfig, conf: RunConfig, hydra_cfg: DictConfig) -> float:
     """Train one model as ``conf`` says; returns the best validation loss.
 
     Nothing is written before the dataset, model and optimizer are built and, on resume, the
@@ -186,7 +191,7 @@ def run_job(cfg, conf, hydra_cfg) -> float:
     if conf.resume:
         cfg, conf, run_dir = resumed_config(conf.resume, registry, hydra_cfg.overrides.task)
         ckpt = Checkpoint(run_dir / LAST)
-    run = make_run(OmegaConf.to_container(cfg, resolve=True), run_dir)
+    run = make_run(cast(dict, OmegaConf.to_container(cfg, resolve=True)), run_dir)
     run.tags[OVERRIDES_TAG] = " ".join(hydra_cfg.overrides.task)
     hook = registry.plugins.pm.hook
     with threadpool_limits(limits=blas_threads(conf.threads, hydra_cfg)), sigterm_as_interrupt():
@@ -206,7 +211,14 @@ def run_job(cfg, conf, hydra_cfg) -> float:
             lock.release()
 
 
-def train_and_test(cfg, run: Run, trainer: Trainer, ckpt, lock: RunDirLock, registry) -> float:
+def train_and_test(
+    cfg: DictConfig,
+    run: Run,
+    trainer: Trainer,
+    ckpt: Checkpoint | None,
+    lock: RunDirLock,
+    registry: Registry,
+) -> float:
     """Start the trackers, train (from ``ckpt`` if given), test, report, end the run."""
     run_dir, hook = run.run_dir, registry.plugins.pm.hook
     if ckpt is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TextIO
 
 
 def format_metrics(metrics: dict[str, float]) -> str:
@@ -14,7 +15,9 @@ def format_metrics(metrics: dict[str, float]) -> str:
 class Progress:
     """Shows step, running loss and ETA; ``note`` adds the latest validation metrics."""
 
-    def __init__(self, total: int, initial: int = 0, stream=sys.stderr, lines: int = 20):
+    def __init__(
+        self, total: int, initial: int = 0, stream: TextIO = sys.stderr, lines: int = 20
+    ) -> None:
         self.total, self.step, self.stream = total, initial, stream
         self.every = max(1, (total - initial) // lines)
         self.start, self.start_step = time.perf_counter(), initial

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Protocol
+
 import numpy as np
 
 from rnnlab.errors import RnnlabError
+from rnnlab.nn.model import RecurrentModel
+
+
+class TextCodec(Protocol):
+    """What sampling needs of a text dataset: characters to token ids and back."""
+
+    def encode(self, text: str) -> np.ndarray: ...
+
+    def decode(self, ids: Iterable[int]) -> str: ...
 
 
 def sample_text(
-    model, dataset, prime: str, length: int, temperature: float, rng: np.random.Generator
+    model: RecurrentModel,
+    dataset: TextCodec,
+    prime: str,
+    length: int,
+    temperature: float,
+    rng: np.random.Generator,
 ) -> str:
     """``prime`` followed by ``length`` sampled characters (softmax at ``temperature``)."""
     if not prime:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 
+from omegaconf import DictConfig
+
 log = logging.getLogger("rnnlab")
 
 
-def parallel_workers(hydra_cfg) -> int:
+def parallel_workers(hydra_cfg: DictConfig) -> int:
     """Jobs running at once on this machine: the launcher's ``n_jobs`` (joblib), else 1.
 
     joblib's ``n_jobs=-1`` means one worker per core.
@@ -17,7 +19,7 @@ def parallel_workers(hydra_cfg) -> int:
     return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
 
 
-def blas_threads(requested: int, hydra_cfg) -> int | None:
+def blas_threads(requested: int, hydra_cfg: DictConfig) -> int | None:
     """The BLAS thread limit for this job: ``requested`` (0: the library default, all cores),
     lowered so that workers x threads does not exceed the cores. None leaves the default."""
     cores = os.cpu_count() or 1

@@ -13,19 +13,33 @@ import math
 import os
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
+from pluggy import HookRelay
 
+from rnnlab.config.schema import RunConfig
+from rnnlab.data.base import Dataset
 from rnnlab.errors import RnnlabError
+from rnnlab.nn.cell import State
 from rnnlab.nn.losses import LN2, mse, softmax_cross_entropy
-from rnnlab.nn.optim import clip_grad_norm, clip_grad_value, global_norm, grad_norms, l2_penalty
+from rnnlab.nn.model import RecurrentModel
+from rnnlab.nn.optim import (
+    Optimizer,
+    clip_grad_norm,
+    clip_grad_value,
+    global_norm,
+    grad_norms,
+    l2_penalty,
+)
 from rnnlab.runner.checkpoint import BEST, LAST, Checkpoint, save_checkpoint
 from rnnlab.runner.progress import Progress
-from rnnlab.runner.sampling import sample_text
+from rnnlab.runner.run_context import Run
+from rnnlab.runner.sampling import TextCodec, sample_text
 
 PROFILES_FILE = "grad_profile.json"
 #: numpy floating-point warnings off: non-finite values are caught and reported in one line
-NONFINITE_QUIETLY = dict(over="ignore", invalid="ignore", divide="ignore")
+NONFINITE_QUIETLY: dict[str, Any] = dict(over="ignore", invalid="ignore", divide="ignore")
 
 
 class TrainingDiverged(RnnlabError):
@@ -35,7 +49,15 @@ class TrainingDiverged(RnnlabError):
 class Trainer:
     """Trains ``model`` on ``dataset`` with ``optimizer`` as ``conf`` says; reports via ``hook``."""
 
-    def __init__(self, conf, dataset, model, optimizer, hook, run):
+    def __init__(
+        self,
+        conf: RunConfig,
+        dataset: Dataset,
+        model: RecurrentModel,
+        optimizer: Optimizer,
+        hook: HookRelay,
+        run: Run,
+    ) -> None:
         self.conf, self.data, self.model, self.opt = conf, dataset, model, optimizer
         self.hook, self.run = hook, run
         self.task = dataset.task
@@ -59,7 +81,7 @@ class Trainer:
 
     # -- one step ---------------------------------------------------------------------------
 
-    def _loss(self, out, y):
+    def _loss(self, out: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, int]:
         """Mean loss, its gradient w.r.t. ``out``, and the count of correct predictions."""
         if self.task == "lm":
             loss, d = softmax_cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
@@ -71,7 +93,9 @@ class Trainer:
         loss, d = mse(out, y)
         return loss, d, 0
 
-    def _forward(self, x, state, train):
+    def _forward(
+        self, x: np.ndarray, state: list[State], train: bool
+    ) -> tuple[np.ndarray, list[State]]:
         bptt = None if self.task == "lm" else self.bptt
         return self.model.forward(x, state, train=train, bptt=bptt)
 
@@ -261,9 +285,10 @@ class Trainer:
                 if int(k.split()[-1]) <= self.step
             }
 
-    def write_sample(self, label: str) -> None:
+    def write_sample(self, label: str) -> str:
         s = self.conf.sample
-        text = sample_text(self.model, self.data, s.prime, s.length, s.temperature, self.sample_rng)
+        codec = cast(TextCodec, self.data)  # "lm" datasets are text: they encode and decode
+        text = sample_text(self.model, codec, s.prime, s.length, s.temperature, self.sample_rng)
         path = Path(self.run.run_dir) / "samples" / f"{label}.txt"
         path.parent.mkdir(exist_ok=True)
         path.write_text(text, encoding="utf-8")

@@ -94,5 +94,7 @@ class MetricsFileTracker:
             self.file = None
 
     def _append(self, step: int, metrics: dict) -> None:
+        if self.file is None:
+            raise RuntimeError("metrics_file: on_metrics before on_run_start")
         self.file.write(_line(step, metrics))
         self.file.flush()

@@ -19,6 +19,7 @@ import re
 import sys
 import time
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from rnnlab.errors import RnnlabError
@@ -123,7 +124,7 @@ def check_reachable(tracking_uri: str, timeout: float = PROBE_TIMEOUT_S) -> None
     parts = urlparse(tracking_uri)
     if parts.scheme not in ("http", "https"):
         return
-    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
     try:  # without the user name a URI may carry: urllib would take it for part of the host
         urllib.request.urlopen(parts._replace(netloc=netloc).geturl(), timeout=timeout).close()
     except urllib.error.HTTPError:
@@ -201,7 +202,7 @@ class MlflowTracker:
         tracking = run.config["tracking"]
         self.uri = resolve_tracking_uri(tracking.get("tracking_uri"))
         self.experiment = tracking["experiment"]
-        self.client = None
+        self.client: Any = None  # an MlflowClient from on_run_start on (imported lazily)
         self.run_id: str | None = None
         self.pending: list = []
         self.last_logged_step: dict[str, int] = {}
@@ -354,6 +355,8 @@ class MlflowTracker:
 
     def _reconnect(self) -> None:
         """After a failure: if the store answers again, send what it missed and log on."""
+        if self.run_id is None or self.backlog is None:
+            return
         try:
             check_reachable(self.uri, RECONNECT_PROBE_S)
             self.client.get_run(self.run_id)
