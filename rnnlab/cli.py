@@ -82,12 +82,13 @@ def _overrides_only(argv: list[str]) -> bool:
     return all(not a.startswith("-") for a in argv)
 
 
-def preflight(argv: list[str]) -> str | None:
+def preflight(argv: list[str]) -> tuple[str, str | None] | None:
     """Check a single run's overrides before Hydra starts: one line per mistake.
 
     Unknown group options are checked against the plugin registry (so a plugin
     that failed to load is named); types and unknown keys by composing. Returns the
-    run directory ``hydra.run.dir`` resolves to (None for a sweep or a Hydra option).
+    directory ``hydra.run.dir`` resolves to and the ``resume`` value (None for a sweep or
+    a Hydra option).
     """
     from hydra import compose, initialize_config_dir
 
@@ -115,9 +116,10 @@ def preflight(argv: list[str]) -> str | None:
         raise RnnlabError(one_line(exc)) from None
     with open_dict(cfg):
         del cfg["hydra"]
-    for tracker in to_run_config(cfg).tracking.trackers:
+    conf = to_run_config(cfg)
+    for tracker in conf.tracking.trackers:
         registry.get("tracker", tracker)
-    return run_dir
+    return run_dir, conf.resume
 
 
 RUN_DIR_KEY = "hydra.run.dir="
@@ -128,7 +130,9 @@ def hydra_value(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def claim_run_dir(argv: list[str], run_dir: str) -> tuple[list[str], RunDirLock | None]:
+def claim_run_dir(
+    argv: list[str], run_dir: str, resume: str | None
+) -> tuple[list[str], RunDirLock | None]:
     """The run directory of a single run, made and locked before Hydra writes anything.
 
     Returns the overrides for Hydra (the claimed directory as ``hydra.run.dir``) and the
@@ -139,8 +143,7 @@ def claim_run_dir(argv: list[str], run_dir: str) -> tuple[list[str], RunDirLock 
 
     chosen = [a for a in argv if a.startswith(RUN_DIR_KEY)]
     argv = [a for a in argv if not a.startswith(RUN_DIR_KEY)]
-    resume = next((a.partition("=")[2] for a in argv if a.startswith("resume=")), "")
-    if resume and resume != "null":
+    if resume:
         directory = str(find_run_dir(resume))
         return [*argv, RUN_DIR_KEY + hydra_value(directory), "hydra.output_subdir=null"], None
     lock = claim_new_run_dir(Path(run_dir), unique=not chosen)
@@ -221,13 +224,13 @@ def run_command(argv: list[str]) -> None:
         registry = get_registry()
         registry.check_conflicts()
         store_configs(registry)
-        run_dir = preflight(argv)
+        start = preflight(argv)
     except RnnlabError as exc:
         fail(str(exc), code=2)
     lock = None
-    if run_dir is not None:
+    if start is not None:
         try:
-            argv, lock = claim_run_dir(argv, run_dir)
+            argv, lock = claim_run_dir(argv, *start)
         except RnnlabError as exc:
             fail(str(exc))
         except OSError as exc:
