@@ -121,14 +121,14 @@ def test_a_resumed_copy_of_a_run_directory_is_a_new_mlflow_run_and_leaves_the_or
     resumed = run_rnnlab("resume=copy", "train.steps=6")
 
     assert resumed.returncode == 0, resumed.stderr
+    assert files_of(tmp_path / "original") == files
+    assert {k: v for k, v in mlflow_runs(tmp_path).items() if k in runs} == runs
+    assert artifacts(tmp_path, original) == logged
     assert resumed.stderr.splitlines()[:2] == [
         "resuming copy from step 4",
         f"copy is a copy of {tmp_path / 'original'}: it is tracked as a new run, tagged "
         f"rnnlab.copied_from; the original's records are left as they are",
     ]
-    assert files_of(tmp_path / "original") == files
-    assert {k: v for k, v in mlflow_runs(tmp_path).items() if k in runs} == runs
-    assert artifacts(tmp_path, original) == logged
     [copy] = [r for r in the_runs(tmp_path)[1] if r.info.run_id != original.info.run_id]
     assert copy.info.status == "FINISHED"
     assert copy.data.tags["rnnlab.copied_from_run_id"] == original.info.run_id
