@@ -135,7 +135,9 @@ def claim_new_run_dir(path: Path, unique: bool) -> RunDirLock:
         try:
             candidate.mkdir(parents=True, exist_ok=not unique)
         except FileExistsError:  # made by another run since the check above
-            continue
+            if unique:
+                continue
+            raise _refuse_taken(candidate) from None
         lock = lock_run_dir(candidate, created)
         if _holds_files(candidate):  # another run got there between the check and the lock
             lock.release()
