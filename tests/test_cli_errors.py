@@ -277,6 +277,44 @@ def test_data_path_is_a_directory(bad_input, tmp_path):
     )
 
 
+def test_data_path_is_a_fifo(bad_input, tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    proc = bad_input(
+        "data=chars",
+        f"data.path={tmp_path / 'pipe'}",
+        *TINY_CHARS,
+        fragments=["pipe' is a named pipe (FIFO), not a regular file", "point data.path at a text"],
+    )
+    assert proc.returncode == 2  # refused with the config, before Hydra makes a run directory
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_data_path_is_a_device(bad_input):
+    bad_input(
+        "data=chars",
+        "data.path=/dev/null",
+        *TINY_CHARS,
+        fragments=["'/dev/null' is a character device, not a regular file"],
+    )
+
+
+# ------------------------------------------------------------------ memory
+
+
+def test_a_model_too_large_for_the_memory_available(bad_input):
+    bad_input(
+        "data=chars",
+        "model.hidden_size=100000",
+        *TINY_CHARS[1:],
+        fragments=[
+            "this model needs about",
+            "(parameters 160 GB, gradients 160 GB,",
+            "GB of memory is available",
+            "lower model.hidden_size, model.layers, model.embed_size, train.batch_size or bptt",
+        ],
+    )
+
+
 # ------------------------------------------------------------------ checkpoints and resume
 
 

@@ -9,14 +9,16 @@ import math
 import os
 import subprocess
 import sys
+import threading
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import rnnlab
-from rnnlab.data import CharDataset, DataError
-from rnnlab.data.chars import context_baselines, default_corpus
+from rnnlab.data import SPLITS, CharDataset, DataError
+from rnnlab.data.chars import context_baselines, default_corpus, read_ids
 from rnnlab.errors import RnnlabError
 
 TINYSHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
@@ -206,3 +208,91 @@ def test_bad_split_fractions_raise_data_error(text_file, train_fraction, val_fra
 
 def test_data_error_is_a_value_error_and_an_rnnlab_error():
     assert issubclass(DataError, ValueError) and issubclass(DataError, RnnlabError)
+
+
+@pytest.mark.parametrize("distinct, dtype", [(255, np.uint8), (256, np.uint16)])
+def test_token_ids_are_held_in_the_smallest_unsigned_type_for_the_vocabulary(
+    tmp_path, distinct, dtype
+):
+    alphabet = "".join(chr(0x100 + i) for i in range(distinct))
+    ds = CharDataset(write(tmp_path, alphabet * 20), train_fraction=0.9, val_fraction=0.05)
+    assert ds.vocab_size == distinct + 1
+    assert {ids.dtype for ids in ds.splits.values()} == {np.dtype(dtype)}
+
+
+def zipf_text(path: Path, chars: int, seed: int = 0) -> Path:
+    """``chars`` characters drawn with Zipf-like frequencies from 300 (ASCII, accented
+    and CJK), so that the ids need two bytes and blocks of every kind are decoded."""
+    rng = np.random.default_rng(seed)
+    alphabet = np.array(
+        [*range(32, 127), 10, *range(0xC0, 0x100), *range(0x4E00, 0x4E00 + 140)], dtype="<u4"
+    )
+    weights = 1.0 / np.arange(1, len(alphabet) + 1)
+    points = alphabet[rng.choice(len(alphabet), chars, p=weights / weights.sum())]
+    path.write_bytes(points.tobytes().decode("utf-32-le").encode("utf-8"))
+    return path
+
+
+def test_loading_a_text_peaks_at_no_more_than_6_bytes_per_character(tmp_path):
+    """Traced by tracemalloc (numpy reports its buffers), from reading the file to the
+    finished dataset with its baselines; 24 million characters, 300 distinct."""
+    path = zipf_text(tmp_path / "zipf.txt", 24_000_000)
+    tracemalloc.start()
+    try:
+        ds = CharDataset(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert ds.vocab_size == 301
+    assert peak / 24_000_000 <= 6
+
+
+def test_blocks_split_characters_and_report_offsets_in_the_whole_file(tmp_path, monkeypatch):
+    text = "naïve café — 東京 " * 50
+    bad = write(tmp_path, text.encode("utf-8") + b"\xe9 tail", name="bad.txt")
+    whole = CharDataset(write(tmp_path, text))
+    monkeypatch.setattr("rnnlab.data.text.BLOCK_BYTES", 5)  # cuts through multi-byte characters
+    monkeypatch.setattr("rnnlab.data.chars.ID_BLOCK", 7)
+    blocked = CharDataset(write(tmp_path, text))
+    assert blocked.chars == whole.chars and blocked.baselines == pytest.approx(whole.baselines)
+    for name in SPLITS:
+        np.testing.assert_array_equal(blocked.splits[name], whole.splits[name])
+    offset = len(text.encode("utf-8"))
+    with pytest.raises(DataError, match=rf"is not UTF-8 \(byte 0xe9 at offset {offset}\)"):
+        CharDataset(bad)
+
+
+def test_bigram_baseline_is_the_same_with_dense_and_sorted_pair_counts(monkeypatch):
+    rng = np.random.default_rng(0)
+    train, val = rng.integers(0, 40, 5000), rng.integers(0, 40, 700)
+    dense = context_baselines(train, val, 41)
+    monkeypatch.setattr("rnnlab.data.chars.DENSE_PAIRS", 0)
+    assert context_baselines(train, val, 41) == pytest.approx(dense, rel=1e-12)
+
+
+def test_a_file_that_changes_while_it_is_read_raises_data_error():
+    lengths = iter([[3, 3], [3, 4]])  # the second pass finds one character more
+
+    def blocks():
+        return (np.full(n, 97, dtype=np.uint8) for n in next(lengths))
+
+    with pytest.raises(DataError, match="changed while it was read"):
+        read_ids(blocks, "'t.txt'")
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    # were the FIFO opened, this writer would end the wait with an empty text after 10 s
+    unblock = threading.Timer(10, lambda: open(fifo, "wb").close())
+    unblock.start()
+    try:
+        with pytest.raises(DataError, match=r"is a named pipe \(FIFO\), not a regular file"):
+            CharDataset(fifo)
+    finally:
+        unblock.cancel()
+
+
+def test_a_device_is_refused_as_not_a_regular_file():
+    with pytest.raises(DataError, match="'/dev/null' is a character device, not a regular file"):
+        CharDataset("/dev/null")

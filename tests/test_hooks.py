@@ -168,7 +168,8 @@ def test_hook_register_datasets(calls):
 
 
 def test_hook_register_optimizers(calls):
-    assert of(calls, "build_plain_sgd") == [{"hook": "build_plain_sgd", "lr": 0.3}]
+    # built twice: over a probe array for the memory estimate, then over the model
+    assert of(calls, "build_plain_sgd") == [{"hook": "build_plain_sgd", "lr": 0.3}] * 2
 
 
 def test_hook_register_trackers(calls):

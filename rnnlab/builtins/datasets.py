@@ -2,11 +2,13 @@
 long-lag tasks adding (regression) and temporal_order (classification)."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from rnnlab.config import DataConfig, checked, positive
 from rnnlab.data import CharDataset, DifferenceDataset
 from rnnlab.data.adding import AddingDataset
 from rnnlab.data.temporal_order import TemporalOrderDataset
+from rnnlab.data.text import refuse_special_file
 from rnnlab.errors import ConfigError
 from rnnlab.plugins.hookspecs import hookimpl
 
@@ -19,6 +21,8 @@ class CharsConfig(DataConfig):
     val_fraction: float = checked(0.05, positive())
 
     def check(self, prefix: str) -> None:
+        if self.path:  # a FIFO or a directory is refused before a run directory is made
+            refuse_special_file(Path(self.path).expanduser())
         if self.train_fraction + self.val_fraction >= 1:
             raise ConfigError(
                 f"{prefix}train_fraction={self.train_fraction} and {prefix}val_fraction="

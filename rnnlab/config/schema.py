@@ -45,7 +45,7 @@ class OptimizerConfig:
 class ModelConfig:
     hidden_size: int = checked(128, positive())
     layers: int = checked(1, positive())
-    #: embedding width for token inputs; 0 means one-hot width (the vocabulary size)
+    #: embedding width for token inputs; 0 means the vocabulary size, at most 256
     embed_size: int = checked(0, non_negative())
     dropout: float = checked(0.0, below(1.0))
     #: classification head: on the last step, or on all hidden states flattened

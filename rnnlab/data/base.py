@@ -6,7 +6,8 @@ function of its arguments and the dataset's seed. There is no iterator state,
 so a run resumes from ``(epoch, index)`` exactly.
 
 Arrays are time-major; rnnlab's datasets give token ids and class labels as
-int32. Batches may be read-only views of the dataset's arrays.
+int32 in batches (a token sequence is held in the smallest unsigned type for its
+vocabulary, see ``id_dtype``). Batches may be read-only views of the dataset's arrays.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ def seeded_rng(seed: int, *stream: int) -> np.random.Generator:
     (they are ``SeedSequence`` children with spawn key ``stream``).
     """
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=stream))
+
+
+def id_dtype(vocab_size: int) -> np.dtype:
+    """The smallest unsigned integer type that holds the ids ``0 .. vocab_size - 1``."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if vocab_size - 1 <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.uint64)
 
 
 def read_only(array: np.ndarray) -> np.ndarray:
@@ -98,14 +107,15 @@ class TokenStreams(Dataset):
     """Language modelling on one token sequence per split (task "lm").
 
     For a batch size N, a split of ``L*N + r`` tokens is cut into N contiguous
-    streams, held as an ``(L, N)`` array whose column j is tokens
+    streams, an ``(L, N)`` view of the split whose column j is tokens
     ``[j*L, (j+1)*L)``; the last ``r < N`` tokens are not used. Batch i is
     ``x = streams[i*bptt : i*bptt + T]`` and ``y = streams[i*bptt + 1 : i*bptt + T + 1]``,
-    both ``(T, N)`` int32, with ``T = bptt`` except in the last batch, which
+    both ``(T, N)`` int32 copies, with ``T = bptt`` except in the last batch, which
     takes the ``T <= bptt`` steps left, so a pass reaches the end of every stream.
     Column j of batch i+1 continues column j of batch i: the runner carries the
     hidden state across batches and resets it at an epoch boundary. There is no
-    shuffling; every epoch is the same. Batches are read-only views.
+    shuffling; every epoch is the same. The splits are held once, in the smallest
+    type for the vocabulary (``id_dtype``): no copy per batch size.
 
     Every split must hold at least ``N * (bptt + 1)`` tokens, one full chunk per
     stream; a shorter one raises DataError when batches are first asked for.
@@ -114,14 +124,16 @@ class TokenStreams(Dataset):
     task = "lm"
 
     def __init__(self, splits: Mapping[str, np.ndarray], vocab_size: int, source: str):
-        """``splits``: int token ids per split; ``source`` names the data in error messages."""
-        self.splits = {name: np.asarray(splits[name], dtype=np.int32) for name in SPLITS}
+        """``splits``: token ids below ``vocab_size`` per split (kept as they are when in
+        ``id_dtype(vocab_size)``); ``source`` names the data in error messages."""
+        self.splits = {
+            name: np.asarray(splits[name], dtype=id_dtype(vocab_size)) for name in SPLITS
+        }
         self.vocab_size = self.output_size = vocab_size
         self.source = source
-        self._streams: dict[tuple[str, int], np.ndarray] = {}
 
     def streams(self, split: str, batch_size: int, bptt: int) -> np.ndarray:
-        """The ``(L, N)`` read-only stream array of ``split`` for ``N = batch_size``."""
+        """The ``(L, N)`` stream view of ``split`` for ``N = batch_size``."""
         check_request(split, batch_size, bptt)
         for name, ids in self.splits.items():
             need = batch_size * (bptt + 1)
@@ -131,12 +143,9 @@ class TokenStreams(Dataset):
                     f"batch_size {batch_size} x (bptt {bptt} + 1) = {need} (one chunk per "
                     f"stream); use a longer text, or lower train.batch_size or bptt"
                 )
-        key = (split, batch_size)
-        if key not in self._streams:
-            ids = self.splits[split]
-            length = len(ids) // batch_size
-            self._streams[key] = read_only(ids[: length * batch_size].reshape(batch_size, length).T)
-        return self._streams[key]
+        ids = self.splits[split]
+        length = len(ids) // batch_size
+        return ids[: length * batch_size].reshape(batch_size, length).T
 
     def num_batches(self, split: str, batch_size: int, bptt: int) -> int:
         steps = len(self.streams(split, batch_size, bptt)) - 1  # the last token is only a target
@@ -149,7 +158,7 @@ class TokenStreams(Dataset):
         check_index(split, index, self.num_batches(split, batch_size, bptt))
         start = index * bptt
         stop = min(start + bptt, len(streams) - 1)
-        return streams[start:stop], streams[start + 1 : stop + 1]
+        return streams[start:stop].astype(np.int32), streams[start + 1 : stop + 1].astype(np.int32)
 
 
 class SequenceExamples(Dataset):

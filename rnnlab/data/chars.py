@@ -16,80 +16,62 @@
   the model: ``uniform_bpc`` (log2 V), and ``unigram_bpc`` and ``bigram_bpc``
   estimated on the train split with add-one (Laplace) smoothing; the bigram
   predicts each val character after the first from the one before it.
+- Memory: the text is read in blocks (``rnnlab.data.text``) in two passes,
+  and its ids are held once, in the smallest unsigned type that holds V
+  (one byte per character up to 256 distinct characters, two up to 65,536):
+  loading peaks at a few bytes per character plus a few blocks.
 """
 
 from __future__ import annotations
 
-import codecs
 import gzip
+import io
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
-from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from rnnlab.data.base import SPLITS, DataError, TokenStreams
+from rnnlab.data.base import SPLITS, DataError, TokenStreams, id_dtype
+from rnnlab.data.text import code_point_blocks, opener, text_file
 
 DEFAULT_CORPUS = "tinyshakespeare.txt.gz"
 UNKNOWN_CHAR = "\ufffd"
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+#: the code points of Unicode: 0 .. 0x10FFFF
+CODE_POINTS = 0x110000
+#: ids processed at a time by the passes over a whole split (bounds their temporaries)
+ID_BLOCK = 1 << 18
+#: pair counts of a block are dense (bincount) up to this many possible pairs, else sorted
+DENSE_PAIRS = 1 << 20
 
 
-def decode_utf8(raw: bytes, source: str) -> str:
-    """``raw`` as text, or DataError if it is empty, binary or not UTF-8."""
-    if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8) :]
-    if not raw:
-        raise DataError(f"{source} is empty; give a text file with some content")
-    if raw.startswith(_UTF16_BOMS):
-        raise DataError(
-            f"{source} is UTF-16 text; convert it to UTF-8, "
-            f"e.g. iconv -f UTF-16 -t UTF-8 in.txt > out.txt"
-        )
-    nul = raw.find(b"\0")
-    if nul >= 0:
-        raise DataError(f"{source} looks binary (NUL byte at offset {nul}); give a UTF-8 text file")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{source} is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-            f"convert it, e.g. iconv -f LATIN1 -t UTF-8 in.txt > out.txt"
-        ) from None
+def open_default_corpus() -> BinaryIO:
+    """The built-in tinyshakespeare text as a binary stream, from inside the installed package."""
+    packed = resources.files("rnnlab.data.corpora").joinpath(DEFAULT_CORPUS).read_bytes()
+    return gzip.GzipFile(fileobj=io.BytesIO(packed))  # type: ignore[return-value]
 
 
 def default_corpus() -> str:
-    """The built-in tinyshakespeare text, read from inside the installed package."""
-    packed = resources.files("rnnlab.data.corpora").joinpath(DEFAULT_CORPUS).read_bytes()
-    return gzip.decompress(packed).decode("utf-8")
+    """The built-in tinyshakespeare text."""
+    with open_default_corpus() as stream:
+        return stream.read().decode("utf-8")
 
 
-def load_text(path: str | os.PathLike | None) -> tuple[str, str]:
-    """How messages name the text, and the text: of the UTF-8 file at ``path``, or
-    the built-in corpus when ``path`` is None. DataError names what is wrong."""
+def text_source(
+    path: str | os.PathLike | None,
+) -> tuple[str, Callable[[], Iterator[np.ndarray]]]:
+    """How messages name the text, and a function giving its code points block by block:
+    of the UTF-8 file at ``path``, or the built-in corpus when ``path`` is None.
+
+    DataError names what is wrong (checked before anything is read).
+    """
     if path is None:
-        return "the built-in tinyshakespeare corpus", default_corpus()
-    if str(path) == "":
-        raise DataError(
-            "data.path is empty; give a UTF-8 text file, or leave it unset "
-            "for the built-in tinyshakespeare corpus"
-        )
-    file = Path(path).expanduser()
-    try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise DataError(
-            f"text file '{file}' does not exist; check data.path, or leave it "
-            f"unset for the built-in tinyshakespeare corpus"
-        ) from None
-    except IsADirectoryError:
-        raise DataError(f"'{file}' is a directory; point data.path at a text file") from None
-    except OSError as exc:
-        raise DataError(
-            f"cannot read '{file}' ({exc.strerror}); check data.path and the file's permissions"
-        ) from None
-    return f"'{file}'", decode_utf8(raw, f"'{file}'")
+        source, open_stream = "the built-in tinyshakespeare corpus", open_default_corpus
+    else:
+        file = text_file(path)
+        source, open_stream = f"'{file}'", opener(file)
+    return source, lambda: code_point_blocks(open_stream, source)
 
 
 def code_points(text: str) -> np.ndarray:
@@ -97,28 +79,113 @@ def code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
 
 
+def id_blocks(n: int) -> Iterator[slice]:
+    """Slices of ``ID_BLOCK`` positions covering ``range(n)``."""
+    for start in range(0, n, ID_BLOCK):
+        yield slice(start, min(start + ID_BLOCK, n))
+
+
+def read_ids(
+    blocks: Callable[[], Iterator[np.ndarray]], source: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The text's alphabet (sorted code points, uint32 ``(A,)``) and its characters as
+    indices into it, ``(n,)`` in the smallest unsigned type that holds ``A - 1``.
+
+    Two passes over ``blocks()``: the first finds the alphabet and the length, the
+    second fills the ids; no Python object per character.
+    """
+    seen = np.zeros(CODE_POINTS, dtype=bool)
+    n = 0
+    for points in blocks():
+        seen[points] = True
+        n += len(points)
+    alphabet = np.flatnonzero(seen).astype("<u4")
+    table = np.zeros(CODE_POINTS, dtype=id_dtype(len(alphabet)))
+    table[alphabet] = np.arange(len(alphabet))
+    ids = np.empty(n, dtype=table.dtype)
+    filled = 0
+    for points in blocks():
+        if filled + len(points) > n:
+            filled = -1  # the file grew
+            break
+        np.take(table, points, out=ids[filled : filled + len(points)])
+        filled += len(points)
+    if filled != n:
+        raise DataError(f"{source} changed while it was read; load it again once it is complete")
+    return alphabet, ids
+
+
+def id_counts(ids: np.ndarray, vocab_size: int) -> np.ndarray:
+    """How often each id below ``vocab_size`` occurs in ``ids``: int64 ``(vocab_size,)``."""
+    counts = np.zeros(vocab_size, dtype=np.int64)
+    for part in id_blocks(len(ids)):
+        counts += np.bincount(ids[part], minlength=vocab_size)
+    return counts
+
+
+def renumber(ids: np.ndarray, new_id: np.ndarray) -> np.ndarray:
+    """``new_id[ids]``, block by block (in place when ``new_id`` has the dtype of ``ids``)."""
+    out = ids if new_id.dtype == ids.dtype else np.empty(len(ids), dtype=new_id.dtype)
+    for part in id_blocks(len(ids)):
+        np.take(new_id, ids[part], out=out[part])
+    return out
+
+
+def pair_keys(ids: np.ndarray, vocab_size: int) -> np.ndarray:
+    """Each adjacent pair of ``ids`` as one int64 key ``ids[i] * vocab_size + ids[i+1]``."""
+    return ids[:-1].astype(np.int64) * vocab_size + ids[1:]
+
+
+def block_pair_counts(ids: np.ndarray, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct adjacent-pair keys of ``ids`` (sorted int64, see ``pair_keys``) and
+    their counts; ``ids`` is one block (a dense count when all pairs fit ``DENSE_PAIRS``)."""
+    keys = pair_keys(ids, vocab_size)
+    if vocab_size * vocab_size > DENSE_PAIRS:
+        return np.unique(keys, return_counts=True)
+    dense = np.bincount(keys, minlength=vocab_size * vocab_size)
+    present = np.flatnonzero(dense)
+    return present, dense[present]
+
+
+def pair_blocks(ids: np.ndarray) -> Iterator[np.ndarray]:
+    """Overlapping blocks of ``ids`` that hold each adjacent pair exactly once."""
+    for part in id_blocks(len(ids) - 1):
+        yield ids[part.start : part.stop + 1]
+
+
 def context_baselines(train: np.ndarray, val: np.ndarray, vocab_size: int) -> dict[str, float]:
     """Bits per token on ``val`` of uniform, unigram and bigram models of ``train``.
 
     ``train`` and ``val`` are token ids below ``vocab_size``; the unigram and
     bigram counts get add-one (Laplace) smoothing over all ``vocab_size`` ids.
-    The bigram scores ``val[1:]``, each token given the one before it.
+    The bigram scores ``val[1:]``, each token given the one before it. Memory
+    beyond the inputs grows with the distinct pairs of ``val``, not with its length.
     """
     v = vocab_size
-    unigram = (np.bincount(train, minlength=v) + 1.0) / (len(train) + v)
-    # sparse bigram counts: a dense (V, V) table is too large for big alphabets
-    train_pairs, pair_counts = np.unique(
-        train[:-1].astype(np.int64) * v + train[1:], return_counts=True
-    )
-    val_pairs = val[:-1].astype(np.int64) * v + val[1:]
-    at = np.minimum(np.searchsorted(train_pairs, val_pairs), len(train_pairs) - 1)
-    seen = np.where(train_pairs[at] == val_pairs, pair_counts[at], 0)
-    followers = np.bincount(train[:-1], minlength=v)
-    bigram = (seen + 1.0) / (followers[val[:-1]] + v)
+    train_counts = id_counts(train, v)
+    unigram = (train_counts + 1.0) / (len(train) + v)
+    unigram_bits = -(id_counts(val, v) * np.log2(unigram)).sum() / len(val)
+    # bigram counts in train of the pairs val holds (a dense (V, V) table is too large
+    # for big alphabets)
+    val_pairs, val_pair_counts = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    for block in pair_blocks(val):
+        keys, counts = block_pair_counts(block, v)
+        val_pairs, where = np.unique(np.concatenate([val_pairs, keys]), return_inverse=True)
+        val_pair_counts = np.bincount(where, np.concatenate([val_pair_counts, counts]))
+    seen = np.zeros(len(val_pairs))
+    for block in pair_blocks(train):
+        keys, counts = block_pair_counts(block, v)
+        at = np.minimum(np.searchsorted(val_pairs, keys), len(val_pairs) - 1)
+        hit = val_pairs[at] == keys
+        seen += np.bincount(at[hit], counts[hit], minlength=len(val_pairs))
+    followers = train_counts.copy()
+    followers[train[-1]] -= 1  # the last token of train is followed by nothing
+    bigram = (seen + 1.0) / (followers[val_pairs // v] + v)
+    bigram_bits = -(val_pair_counts * np.log2(bigram)).sum() / (len(val) - 1)
     return {
         "uniform_bpc": float(np.log2(v)),
-        "unigram_bpc": float(-np.log2(unigram[val]).mean()),
-        "bigram_bpc": float(-np.log2(bigram).mean()),
+        "unigram_bpc": float(unigram_bits),
+        "bigram_bpc": float(bigram_bits),
     }
 
 
@@ -143,28 +210,35 @@ class CharDataset(TokenStreams):
                 f"positive with a sum below 1 (test gets the rest); fix data.train_fraction "
                 f"and data.val_fraction"
             )
-        source, text = load_text(path)
-        points = code_points(text)
-        n = len(points)
+        source, blocks = text_source(path)
+        alphabet, ids = read_ids(blocks, source)
+        n = len(ids)
         cuts = [int(n * train_fraction), int(n * (train_fraction + val_fraction))]
-        parts = dict(zip(SPLITS, np.split(points, cuts), strict=True))
-        for name, part in parts.items():
-            if len(part) < 2:
+        for name, size in zip(SPLITS, np.diff([0, *cuts, n]), strict=True):
+            if size < 2:
                 raise DataError(
-                    f"{source} has {n} characters, which leaves {len(part)} for the {name} "
+                    f"{source} has {n} characters, which leaves {size} for the {name} "
                     f"split (at least 2 needed); use a longer text or change the split "
                     f"fractions"
                 )
 
-        self._points = np.unique(parts["train"])
+        in_train = id_counts(ids[: cuts[0]], len(alphabet)) > 0
+        self._points = alphabet[in_train]
         self.chars = self._points.tobytes().decode("utf-32-le")
         self.unk_id = len(self.chars)
         self._table = np.append(self._points, ord(UNKNOWN_CHAR)).astype("<u4")
-        ids = {name: self._lookup(part) for name, part in parts.items()}
         vocab_size = len(self.chars) + 1
-        super().__init__(ids, vocab_size=vocab_size, source=source)
-        self.unseen = {name: int((ids[name] == self.unk_id).sum()) for name in ("val", "test")}
-        self.baselines = context_baselines(ids["train"], ids["val"], vocab_size)
+        # ids into the whole text's alphabet -> ids into the training characters
+        new_id = np.full(len(alphabet), self.unk_id, dtype=id_dtype(vocab_size))
+        new_id[in_train] = np.arange(self.unk_id)
+        ids = renumber(ids, new_id)
+        ids.flags.writeable = False
+        super().__init__(dict(zip(SPLITS, np.split(ids, cuts), strict=True)), vocab_size, source)
+        self.unseen = {
+            name: int(id_counts(self.splits[name], vocab_size)[self.unk_id])
+            for name in ("val", "test")
+        }
+        self.baselines = context_baselines(self.splits["train"], self.splits["val"], vocab_size)
 
     def _lookup(self, points: np.ndarray) -> np.ndarray:
         at = np.minimum(np.searchsorted(self._points, points), len(self._points) - 1)

@@ -123,6 +123,7 @@ class GateCell(Cell):
         raise NotImplementedError
 
     def forward(self, xs: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+        self.release_cache()  # a forward without backward (evaluation) must not hold two caches
         xs = np.asarray(xs, self.dtype)
         T, N, _ = xs.shape
         pre = self.projection_buffer(T, N, state)
@@ -142,6 +143,7 @@ class GateCell(Cell):
 
         Use ``backward_embedded`` after it.
         """
+        self.release_cache()
         table = np.asarray(embedding, self.dtype) @ self.params["weight_ih"].T
         table += self.input_bias()
         self.xs, self.ids, self.embedding = None, ids, embedding

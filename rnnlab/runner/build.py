@@ -11,11 +11,20 @@ import numpy as np
 from rnnlab.config.schema import RunConfig
 from rnnlab.data.base import Dataset
 from rnnlab.errors import PluginError
-from rnnlab.nn.model import RecurrentModel
+from rnnlab.nn.model import CellFactory, RecurrentModel
 from rnnlab.nn.optim import Optimizer
 from rnnlab.plugins.registry import Registration, Registry
+from rnnlab.runner.memory import (
+    MemoryNeed,
+    ModelShape,
+    available_memory,
+    check_fits,
+    estimate,
+)
 
 HEAD_FOR_TASK = {"lm": "per_step"}
+#: the embedding width when model.embed_size is 0: the vocabulary size, up to this bound
+EMBED_SIZE_BOUND = 256
 
 
 def options(config: Any) -> dict[str, Any]:
@@ -49,15 +58,72 @@ def check_cell_contract(reg: Registration, cell_options: dict) -> None:
         ) from None
 
 
+def embed_size(conf: RunConfig, dataset: Dataset) -> int | None:
+    """The embedding width for token inputs (None for dense inputs): ``model.embed_size``,
+    or when that is 0 the vocabulary size up to ``EMBED_SIZE_BOUND``."""
+    if dataset.vocab_size is None:
+        return None
+    return conf.model.embed_size or min(dataset.vocab_size, EMBED_SIZE_BOUND)
+
+
+def model_shape(conf: RunConfig, dataset: Dataset) -> ModelShape:
+    """The sizes of the model ``conf`` asks for on ``dataset``, for the memory estimate."""
+    m, batch = conf.model, conf.train.batch_size
+    head = HEAD_FOR_TASK.get(dataset.task, m.head)
+    steps = conf.bptt if dataset.task == "lm" else dataset.seq_len or conf.bptt
+    return ModelShape(
+        input_size=embed_size(conf, dataset) or dataset.input_size or 0,
+        hidden_size=m.hidden_size,
+        layers=m.layers,
+        output_size=dataset.output_size,
+        head_inputs=m.hidden_size * (steps if head == "flatten" else 1),
+        head_rows=steps * batch if head == "per_step" else batch,
+        batch_size=batch,
+        steps=steps,
+        itemsize=np.dtype(conf.dtype).itemsize,
+        vocab_size=dataset.vocab_size,
+    )
+
+
+def memory_need(
+    conf: RunConfig, dataset: Dataset, make_cell: CellFactory, registry: Registry
+) -> MemoryNeed:
+    """What training the model ``conf`` asks for on ``dataset`` needs in memory."""
+    optimizer = registry.get("optimizer", conf.optimizer.name)
+    return estimate(
+        model_shape(conf, dataset), make_cell, lambda params: optimizer.obj(params, conf.optimizer)
+    )
+
+
+def memory_settings(dataset: Dataset) -> list[str]:
+    """The settings that shrink a model's memory on ``dataset``."""
+    token_input, lm = dataset.vocab_size is not None, dataset.task == "lm"
+    return [
+        "model.hidden_size",
+        "model.layers",
+        *(["model.embed_size"] if token_input else []),
+        "train.batch_size",
+        *(["bptt"] if lm else []),
+    ]
+
+
 def build_model(conf: RunConfig, dataset: Dataset, registry: Registry) -> RecurrentModel:
+    """The model ``conf`` asks for; NotEnoughMemory (before anything large is allocated)
+    if it would not fit."""
     reg = registry.get("cell", conf.cell.name)
     check_cell_contract(reg, options(conf.cell))
+    make_cell = partial(reg.obj, **options(conf.cell))
+    check_fits(
+        memory_need(conf, dataset, make_cell, registry),
+        available_memory(),
+        memory_settings(dataset),
+    )
     m = conf.model
     token_input = dataset.vocab_size is not None
     return RecurrentModel(
-        cell_factory=partial(reg.obj, **options(conf.cell)),
+        cell_factory=make_cell,
         vocab_size=dataset.vocab_size,
-        embed_size=(m.embed_size or dataset.vocab_size) if token_input else None,
+        embed_size=embed_size(conf, dataset),
         input_size=None if token_input else dataset.input_size,
         hidden_size=m.hidden_size,
         layers=m.layers,

@@ -162,6 +162,9 @@ def _plot_profile(ax, norms: list[float], **style) -> None:
 
 
 def _profile_axes(ax, title: str) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("steps back from the end of the BPTT window ($T-1-t$)")
     ax.set_ylabel(r"$\|\partial L / \partial h_t\|$")
     ax.set_title(title)
@@ -218,10 +221,14 @@ def plot_sweep_curves(
     ``panels`` maps a panel title to {line label: one [(step, value), ...] per seed}; a
     line is the mean over seeds at the steps they all logged, with a 95% band.
     ``baselines`` maps a line label to a reference value, drawn dashed in the line's
-    colour. The panels share the y axis. Writes ``out_png`` and returns the ``Figure``.
+    colour (one grey line, if they are all the same). The panels share the y axis.
+    Writes ``out_png`` and returns the ``Figure``.
     """
     fig, axes = _new_figure(len(panels), sharey=True)
     labels = list(dict.fromkeys(label for lines in panels.values() for label in lines))
+    # one line when every setting has the same baseline, else one per setting in its colour
+    values = set((baselines or {}).values())
+    shared_baseline = values.pop() if len(values) == 1 else None
     for ax, (title, lines) in zip(axes, panels.items(), strict=True):
         for label, histories in lines.items():
             colour = _colour(labels.index(label))
@@ -229,10 +236,12 @@ def plot_sweep_curves(
             series = [[dict(h)[s] for s in steps] for h in histories]
             n = f" (n={len(histories)})" if len(histories) > 1 else ""
             _draw_mean(ax, steps, series, log_scale, colour, label + n)
-            if baselines and label in baselines:
+            if baselines and label in baselines and shared_baseline is None:
                 ax.axhline(
                     baselines[label], color=colour, ls="--", lw=1, label=f"baseline, {label}"
                 )
+        if shared_baseline is not None:
+            ax.axhline(shared_baseline, color="0.35", ls="--", lw=1, label="baseline")
         ax.set_xlabel("training step")
         ax.set_ylabel(AXIS_LABELS.get(metric.rsplit("/", 1)[-1], metric))
         ax.set_title(title)
