@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -167,6 +168,7 @@ def hydra_main(cfg: DictConfig):
     In a sweep a failed job reports one line and returns None, so the other jobs
     run (Optuna records a failed trial: a NaN would crash hydra-optuna-sweeper's
     failure path); the sweep's summary then names it and the sweep exits non-zero.
+    A job in a worker process of its own stops when the sweep's process dies.
     """
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
@@ -174,23 +176,31 @@ def hydra_main(cfg: DictConfig):
     from rnnlab.runner.job import run_job
 
     hydra_cfg = cast(DictConfig, HydraConfig.get())  # typed HydraConf; a DictConfig at run time
-    try:
-        return run_job(cfg, to_run_config(cfg), hydra_cfg)
-    except Exception as exc:
-        if hydra_cfg.mode != RunMode.MULTIRUN:
-            if isinstance(exc, RnnlabError):
-                fail(str(exc))
-            raise
-        if not isinstance(exc, RnnlabError):
-            logging.getLogger("rnnlab").exception("job failed")  # a bug: keep the traceback
-        message = str(exc) if isinstance(exc, RnnlabError) else f"{type(exc).__name__}: {exc}"
-        overrides = " ".join(hydra_cfg.overrides.task)
-        print(f"rnnlab: error: job {hydra_cfg.job.num} [{overrides}]: {message}", file=sys.stderr)
-        if os.environ.get(PARENT_RUN_ENV):
-            from rnnlab.tracking.mlflow_sweep import record_failed_job
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        try:
+            return run_job(cfg, to_run_config(cfg), hydra_cfg)
+        except RnnlabError as exc:
+            fail(str(exc))
+    from rnnlab.sweep_failures import record_failure
+    from rnnlab.sweep_orphans import stop_with_the_sweep
 
-            record_failed_job(cfg, overrides, message)
-        return None
+    with stop_with_the_sweep():
+        try:
+            return run_job(cfg, to_run_config(cfg), hydra_cfg)
+        except Exception as exc:
+            if not isinstance(exc, RnnlabError):
+                logging.getLogger("rnnlab").exception("job failed")  # a bug: keep the traceback
+            message = str(exc) if isinstance(exc, RnnlabError) else f"{type(exc).__name__}: {exc}"
+            job = f"job {hydra_cfg.job.num} [{' '.join(hydra_cfg.overrides.task)}]"
+            print(f"rnnlab: error: {job}: {message}", file=sys.stderr)
+            record_failure(hydra_cfg.job.num, job)
+            if os.environ.get(PARENT_RUN_ENV):
+                from rnnlab.tracking.mlflow_sweep import record_failed_job
+
+                # a store that fails here failed the job above, and said so
+                with contextlib.suppress(Exception):
+                    record_failed_job(cfg, " ".join(hydra_cfg.overrides.task), message)
+            return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -199,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         run_command(sys.argv[1:] if argv is None else argv)
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM; a run has marked itself KILLED
-        print(f"rnnlab: {exc or 'interrupted'}", file=sys.stderr)
+        print(f"rnnlab: {str(exc) or 'interrupted'}", file=sys.stderr)
         sys.exit(130)
     except BrokenPipeError:
         # Python would complain again when it flushes stdout at exit

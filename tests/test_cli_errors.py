@@ -9,19 +9,26 @@ The README's "Bad inputs" table lists these cases.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import re
 import resource
 import shutil
 import subprocess
-import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests_support import STORE_FILES, files_of, mlflow_runs, rnnlab_command
+from tests_support import (
+    STORE_FILES,
+    TINY_DIFFERENCE,
+    as_user_bound_by_permissions,
+    files_of,
+    mlflow_runs,
+    read_only_folder,
+    rnnlab_command,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -35,14 +42,6 @@ TINY_CHARS = [
     "train.eval_every=2",
     "train.log_every=2",
     "sample.length=5",
-]
-TINY_DIFFERENCE = [
-    "data=difference",
-    "data.train_size=64",
-    "data.val_size=32",
-    "data.test_size=32",
-    "model.hidden_size=4",
-    "train.steps=2",
 ]
 
 
@@ -110,9 +109,11 @@ def bad_input(run_rnnlab, tmp_path, earlier):
     nothing was added: no file, no folder, no MLflow run."""
     shutil.copytree(earlier, tmp_path, dirs_exist_ok=True)  # copy2 keeps the mtimes
 
-    def run(*args: str, fragments=(), preexec_fn=None, started=False):
+    def run(*args: str, fragments=(), preexec_fn=None, env=None, cwd=None, started=False):
         files, runs, paths = files_of(tmp_path), mlflow_runs(tmp_path), paths_of(tmp_path)
-        proc = run_rnnlab(*args, preexec_fn=preexec_fn)
+        began = time.monotonic()
+        proc = run_rnnlab(*args, preexec_fn=preexec_fn, env=env, cwd=cwd)
+        proc.seconds = time.monotonic() - began
         assert_one_line_error(proc, *fragments)
         after = files_of(tmp_path)
         assert {k: after.get(k) for k in files} == files, "an existing file changed"
@@ -480,30 +481,9 @@ def test_plugin_cell_with_outputs_of_the_wrong_shape(bad_input, plugin_dist):
 
 # ------------------------------------------------------------------ output directory
 
-PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2
-
-
-def as_user_bound_by_permissions():
-    """In the child before exec: drop root's capabilities to write regardless of permissions
-    (a no-op for other users), so a read-only directory is read-only for the child too."""
-    if os.geteuid() == 0:
-        libc = ctypes.CDLL(None, use_errno=True)
-        for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
-            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
-
 
 def test_read_only_output_directory(bad_input, tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o555)
-    probe = subprocess.run(
-        [sys.executable, "-c", f"open({str(locked / 'probe')!r}, 'w')"],
-        preexec_fn=as_user_bound_by_permissions,
-        capture_output=True,
-    )
-    if probe.returncode == 0:
-        pytest.skip("cannot make a directory read-only for this user")
+    locked = read_only_folder(tmp_path / "locked")
     bad_input(
         *TINY_DIFFERENCE,
         f"hydra.run.dir={locked}/run",
@@ -555,6 +535,94 @@ def test_full_disk_under_the_mlflow_store(bad_input, tmp_path):
         "hydra.run.dir=full",
         preexec_fn=limit_file_size,
         fragments=["failed at run start", "disk I/O error", "its disk has space"],
+    )
+
+
+# ------------------------------------------------------------------ tracking store
+
+#: generous: MLflow alone retries a store it cannot open for about 100 s
+STORE_ERROR_WITHIN_S = 60
+
+
+def broken_store(folder: Path) -> str:
+    """The URI of a file that is not an sqlite database (a damaged store)."""
+    (folder / "broken.db").write_bytes(bytes(range(256)) * 64)
+    return f"sqlite:///{folder}/broken.db"
+
+
+def test_store_that_is_a_directory(bad_input, tmp_path):
+    (tmp_path / "store").mkdir()
+    proc = bad_input(
+        *TINY_DIFFERENCE,
+        env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/store"},
+        fragments=["is a directory, not a database file", "MLFLOW_TRACKING_URI"],
+    )
+    assert proc.seconds < STORE_ERROR_WITHIN_S
+
+
+def test_store_in_a_folder_that_does_not_exist(bad_input, tmp_path):
+    proc = bad_input(
+        *TINY_DIFFERENCE,
+        env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/typo/runs/mlflow.db"},
+        fragments=[f"the folder {tmp_path}/typo/runs", "does not exist", "typo"],
+    )
+    assert proc.seconds < STORE_ERROR_WITHIN_S
+    assert not (tmp_path / "typo").exists()
+
+
+def test_store_in_a_read_only_folder(bad_input, tmp_path):
+    locked = read_only_folder(tmp_path / "locked")
+    proc = bad_input(
+        *TINY_DIFFERENCE,
+        env={"MLFLOW_TRACKING_URI": f"sqlite:///{locked}/mlflow.db"},
+        preexec_fn=as_user_bound_by_permissions,
+        fragments=[f"the folder {locked} is not writable"],
+    )
+    assert proc.seconds < STORE_ERROR_WITHIN_S
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [*TINY_DIFFERENCE],
+        ["report"],
+        ["sample", "0123456789abcdef0123456789abcdef"],
+        ["upload", "runs/earlier"],
+    ],
+    ids=["train", "report", "sample", "upload"],
+)
+def test_store_that_is_not_a_database(bad_input, tmp_path, command):
+    uri = broken_store(tmp_path)
+    if command[0] == "upload":
+        from rnnlab.tracking.mlflow_backlog import Backlog
+
+        Backlog("0123456789abcdef0123456789abcdef", uri).save(tmp_path / "runs/earlier")
+    bad_input(
+        *command,
+        env={"MLFLOW_TRACKING_URI": uri},
+        fragments=[f"MLflow tracking store {uri} cannot be read (file is not a database)"],
+    )
+
+
+def test_sample_by_run_id_without_a_store_creates_none(bad_input, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    bad_input(
+        "sample",
+        "0123456789abcdef0123456789abcdef",
+        cwd=elsewhere,
+        env={"MLFLOW_TRACKING_URI": ""},
+        fragments=[f"no MLflow store at sqlite:///{elsewhere}/mlflow.db"],
+    )
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_resume_of_a_run_whose_config_is_not_yaml(bad_input, tmp_path):
+    (tmp_path / "runs/earlier/config.yaml").write_text("cell: [lstm\n", encoding="utf-8")
+    bad_input(
+        "resume=runs/earlier",
+        "train.steps=8",
+        fragments=["runs/earlier/config.yaml is not the config of an rnnlab run", "line 2"],
     )
 
 

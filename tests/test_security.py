@@ -13,6 +13,7 @@ import pytest
 from rnnlab.errors import CheckpointError, RnnlabError
 from rnnlab.runner.checkpoint import Checkpoint, save_checkpoint
 from rnnlab.tracking.mlflow_tracker import check_artifact
+from tests_support import TINY_DIFFERENCE
 
 PARAMS = {"cells.0.weight_hh": np.zeros((4, 4), np.float32), "head.bias": np.zeros(3, np.float32)}
 OPTIM = {"cells.0.weight_hh/sum": np.zeros((4, 4), np.float32), "steps": np.array(7)}
@@ -144,15 +145,7 @@ SECRETS = {
 
 @pytest.mark.slow
 def test_no_environment_variable_or_secret_is_stored_with_a_run(run_rnnlab, tmp_path):
-    proc = run_rnnlab(
-        "data=difference",
-        "data.train_size=64",
-        "data.val_size=32",
-        "data.test_size=32",
-        "model.hidden_size=4",
-        "train.steps=2",
-        env=SECRETS,
-    )
+    proc = run_rnnlab(*TINY_DIFFERENCE, env=SECRETS)
     assert proc.returncode == 0, proc.stderr
     from mlflow.tracking import MlflowClient
 

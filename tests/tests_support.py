@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -15,6 +16,15 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+#: the smallest useful job: a few steps of a tiny model on the difference toy
+TINY_DIFFERENCE = [
+    "data=difference",
+    "data.train_size=64",
+    "data.val_size=32",
+    "data.test_size=32",
+    "model.hidden_size=4",
+    "train.steps=2",
+]
 
 
 def rnnlab_command() -> str:
@@ -199,3 +209,33 @@ def wait_until_paused(proc, run_dir: Path, step: int, timeout: float = 600) -> N
             raise AssertionError(f"the run did not reach step {step}")
         time.sleep(0.05)
         waited += 0.05
+
+
+PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2
+
+
+def as_user_bound_by_permissions():
+    """In the child before exec: drop root's capabilities to write regardless of permissions
+    (a no-op for other users), so a read-only directory is read-only for the child too."""
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None, use_errno=True)
+        for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def read_only_folder(path: Path) -> Path:
+    """``path``, made and read-only for a child started with ``as_user_bound_by_permissions``;
+    skips the test where that cannot be done."""
+    import pytest
+
+    path.mkdir(exist_ok=True)
+    path.chmod(0o555)
+    probe = subprocess.run(
+        [sys.executable, "-c", f"open({str(path / 'probe')!r}, 'w')"],
+        preexec_fn=as_user_bound_by_permissions,
+        capture_output=True,
+    )
+    if probe.returncode == 0:
+        pytest.skip("cannot make a directory read-only for this user")
+    return path

@@ -89,6 +89,19 @@ def start_trackers(run: Run, registry: Registry) -> list:
 RESUMABLE_OVERRIDES = ("resume", "train.steps")
 
 
+def broken_run_config(path: Path, exc: Exception) -> RnnlabError:
+    """One line for a run's ``config.yaml`` that is not valid YAML or not a run's config."""
+    mark = getattr(exc, "problem_mark", None)  # a YAML syntax error says where
+    if mark is not None:
+        problem = f"{getattr(exc, 'problem', 'invalid YAML')} at line {mark.line + 1}"
+    else:
+        problem = " ".join(str(exc).split("\n")[0].split())
+    return RnnlabError(
+        f"{path} is not the config of an rnnlab run ({problem}); restore it, e.g. from "
+        f"the MLflow run's artifact config/config.yaml"
+    )
+
+
 def resumed_config(
     reference: str, registry: Registry, overrides: Sequence[str] = ()
 ) -> tuple[DictConfig, RunConfig, Path]:
@@ -101,11 +114,16 @@ def resumed_config(
     from rnnlab.runner.resume import find_run_dir
 
     run_dir = find_run_dir(reference)
-    saved = cast(DictConfig, OmegaConf.load(run_dir / CONFIG_FILE))
     base = OmegaConf.structured(RunConfig)
-    for group in ("cell", "data", "optimizer"):
-        base[group] = OmegaConf.structured(registry.get(group, saved[group]["name"]).config)
-    merged = cast(DictConfig, OmegaConf.merge(base, saved))
+    try:
+        saved = cast(DictConfig, OmegaConf.load(run_dir / CONFIG_FILE))
+        for group in ("cell", "data", "optimizer"):
+            base[group] = OmegaConf.structured(registry.get(group, saved[group]["name"]).config)
+        merged = cast(DictConfig, OmegaConf.merge(base, saved))
+    except RnnlabError:  # a cell, dataset or optimizer that is not installed
+        raise
+    except Exception as exc:  # YAML syntax, or not a mapping with the run's groups
+        raise broken_run_config(run_dir / CONFIG_FILE, exc) from None
     for override in overrides:
         key, _, value = override.partition("=")
         if key not in RESUMABLE_OVERRIDES:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
+from rnnlab.tracking.store import first_line, open_client, resolve_tracking_uri, store_failed
 
 RUN_DIR_TAG = "rnnlab.run_dir"
 
@@ -13,18 +13,19 @@ RUN_DIR_TAG = "rnnlab.run_dir"
 def run_dir_of_mlflow_run(run_id: str) -> Path:
     """The ``rnnlab.run_dir`` tag of ``run_id`` in the current tracking store."""
     from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
 
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    uri = resolve_tracking_uri(None)
+    client = open_client(uri, create=False)
     try:
-        run = MlflowClient(tracking_uri=uri).get_run(run_id)
+        run = client.get_run(run_id)
     except MlflowException as exc:
         raise RnnlabError(
-            f"MLflow run {run_id} not found in the tracking store "
-            f"({uri or 'default sqlite:///mlflow.db'}): {str(exc).splitlines()[0]}; "
-            f"run from the directory that holds mlflow.db or set "
+            f"MLflow run {run_id} not found in the tracking store {uri}: "
+            f"{first_line(str(exc))}; run from the directory that holds mlflow.db or set "
             f"MLFLOW_TRACKING_URI"
         ) from None
+    except Exception as exc:
+        raise store_failed(uri, "reading the run", exc) from None
     run_dir = run.data.tags.get(RUN_DIR_TAG)
     if not run_dir or not Path(run_dir).is_dir():
         raise RnnlabError(

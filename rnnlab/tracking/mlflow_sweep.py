@@ -16,14 +16,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnnlab.errors import RnnlabError
 from rnnlab.runner.run_context import HOST_TAG, OVERRIDES_TAG, PID_TAG
-from rnnlab.tracking.mlflow_tracker import (
-    EXPERIMENT_ID_ENV,
-    PARENT_RUN_ENV,
-    check_reachable,
-    ensure_experiment,
+from rnnlab.tracking.abandoned_runs import reap_abandoned_runs
+from rnnlab.tracking.env import EXPERIMENT_ID_ENV, PARENT_RUN_ENV
+from rnnlab.tracking.mlflow_tracker import ensure_experiment
+from rnnlab.tracking.store import (
+    open_client,
     quiet_store_logs,
     resolve_tracking_uri,
+    store_failed,
 )
 
 OBJECTIVE = "val/best_loss"
@@ -47,37 +49,9 @@ def _client(uri: str):
     return MlflowClient(tracking_uri=uri)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def reap_abandoned_runs(client, experiment_id: str) -> list[str]:
-    """Mark KILLED the RUNNING runs of this host whose process is gone (e.g. SIGKILLed)."""
-    host = socket.gethostname()
-    reaped = []
-    for run in client.search_runs([experiment_id], "attributes.status = 'RUNNING'"):
-        tags = run.data.tags
-        if tags.get(HOST_TAG) == host and PID_TAG in tags and not _alive(int(tags[PID_TAG])):
-            client.set_terminated(run.info.run_id, "KILLED")
-            reaped.append(run.info.run_id)
-    return reaped
-
-
 def start_sweep(tracking: dict, sweep_dir: str, overrides: list[str]) -> str:
     """Create the parent run; export the store, experiment and parent ids for the jobs."""
     uri = resolve_tracking_uri(tracking.get("tracking_uri"))
-    check_reachable(uri)
-    client = _client(uri)
-    experiment_id = os.environ.get(EXPERIMENT_ID_ENV) or ensure_experiment(
-        client, tracking["experiment"], uri
-    )
-    reap_abandoned_runs(client, experiment_id)
     name = f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
     tags = {
         "rnnlab.sweep_dir": sweep_dir,
@@ -85,7 +59,17 @@ def start_sweep(tracking: dict, sweep_dir: str, overrides: list[str]) -> str:
         HOST_TAG: socket.gethostname(),
         PID_TAG: str(os.getpid()),
     }
-    parent = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+    try:
+        client = open_client(uri, create=True)
+        experiment_id = os.environ.get(EXPERIMENT_ID_ENV) or ensure_experiment(
+            client, tracking["experiment"], uri
+        )
+        reap_abandoned_runs(client, experiment_id)
+        parent = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+    except RnnlabError:
+        raise
+    except Exception as exc:
+        raise store_failed(uri, "at sweep start", exc) from None
     os.environ["MLFLOW_TRACKING_URI"] = uri
     os.environ[EXPERIMENT_ID_ENV] = experiment_id
     os.environ[PARENT_RUN_ENV] = parent
@@ -131,6 +115,11 @@ def summary_table(results: list[JobResult]) -> str:
         status = j.status + (f": {j.error}" if j.error else "")
         lines.append(f"| {i} | {j.name} | {j.overrides} | {status} | {value} |")
     return "\n".join(lines) + "\n"
+
+
+def end_interrupted_sweep(parent_id: str) -> None:
+    """The sweep stopped before its end (Ctrl-C): its parent run ends KILLED."""
+    _client(os.environ["MLFLOW_TRACKING_URI"]).set_terminated(parent_id, "KILLED")
 
 
 def finish_sweep(parent_id: str) -> list[JobResult]:

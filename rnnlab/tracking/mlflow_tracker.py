@@ -13,20 +13,28 @@ Environment (set by a sweep's parent process):
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
 import sys
 import time
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from rnnlab.errors import RnnlabError
 from rnnlab.plugins.hookspecs import hookimpl
+from rnnlab.tracking.abandoned_runs import reap_abandoned_runs
 from rnnlab.tracking.env import EXPERIMENT_ID_ENV, PARENT_RUN_ENV
 from rnnlab.tracking.metrics_file import METRICS_FILE, Record, read_metrics
 from rnnlab.tracking.mlflow_backlog import Backlog
+from rnnlab.tracking.store import (
+    check_reachable,
+    first_line,
+    open_client,
+    resolve_tracking_uri,
+    sqlite_database,
+    store_failed,
+)
 
 RUN_ID_META = "mlflow_run_id"
 #: tag of an MLflow run resumed in a copy of another run's directory: that run's id
@@ -34,8 +42,6 @@ COPIED_FROM_RUN_TAG = "rnnlab.copied_from_run_id"
 CHECKPOINTS_ARTIFACT_PATH = "checkpoints"
 #: metrics held back before a flush: one ``log_batch`` call's worth
 FLUSH_AT = 1000
-#: seconds to wait for an HTTP tracking server to answer at run start
-PROBE_TIMEOUT_S = 10
 #: the same at a checkpoint, to see whether a server that failed is back
 RECONNECT_PROBE_S = 2
 
@@ -45,29 +51,6 @@ MAX_METRICS_PER_BATCH = 1000
 MAX_PARAM_VAL_LENGTH = 6000
 MAX_TAG_VAL_LENGTH = 8000
 
-_WITHOUT_MLFLOW = "or train without MLflow: tracking.trackers=[metrics_file]"
-
-
-def quiet_store_logs() -> None:
-    """Silence the INFO lines MLflow's sqlite store prints when it creates its tables, and the
-    traceback it logs for each database error: the error reaches rnnlab, which reports it in one
-    line (at start) or warns once and keeps what MLflow missed (mid-run)."""
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
-
-
-def resolve_tracking_uri(configured: str | None) -> str:
-    """``tracking.tracking_uri``, else ``MLFLOW_TRACKING_URI``, else MLflow's default.
-
-    MLflow 3's default is ``sqlite:///mlflow.db`` in the working directory (returned
-    with an absolute path), unless ``./mlruns`` holds data of the old file store.
-    """
-    if configured:
-        return configured
-    import mlflow
-
-    return mlflow.get_tracking_uri()
-
 
 def artifact_location(tracking_uri: str, experiment: str) -> str | None:
     """Where a new experiment keeps its artifacts: ``mlruns/<experiment>`` next to a
@@ -76,10 +59,10 @@ def artifact_location(tracking_uri: str, experiment: str) -> str | None:
     Left to itself, a sqlite store puts artifacts under ``./mlruns`` of whatever the
     working directory is, not next to the database.
     """
-    parsed = urlparse(tracking_uri)
-    if parsed.scheme != "sqlite" or not parsed.path.startswith("/"):
+    database = sqlite_database(tracking_uri)
+    if database is None:
         return None
-    database = Path(unquote(parsed.path[1:])).resolve()
+    database = database.resolve()
     folder = re.sub(r"[^\w.-]+", "_", experiment).strip("._") or "experiment"
     return str(database.parent / "mlruns" / folder)
 
@@ -110,32 +93,6 @@ def viewing_hint(tracking_uri: str) -> str:
     if urlparse(tracking_uri).scheme in ("http", "https"):
         return f"open {tracking_uri}"
     return f"mlflow ui --host 127.0.0.1 --backend-store-uri {tracking_uri}"
-
-
-def check_reachable(tracking_uri: str, timeout: float = PROBE_TIMEOUT_S) -> None:
-    """Fail fast when an HTTP tracking server does not answer.
-
-    The MLflow client would retry a refused connection for minutes before failing;
-    any HTTP answer (even an error status) means the server is there.
-    """
-    import urllib.error
-    import urllib.request
-
-    parts = urlparse(tracking_uri)
-    if parts.scheme not in ("http", "https"):
-        return
-    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-    try:  # without the user name a URI may carry: urllib would take it for part of the host
-        urllib.request.urlopen(parts._replace(netloc=netloc).geturl(), timeout=timeout).close()
-    except urllib.error.HTTPError:
-        return
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise RnnlabError(
-            f"cannot reach the MLflow tracking server at {tracking_uri} ({reason}); "
-            f"start it (mlflow server --port ...), fix tracking.tracking_uri or "
-            f"MLFLOW_TRACKING_URI, {_WITHOUT_MLFLOW}"
-        ) from None
 
 
 def metric_steps(client, run_id: str, keys) -> dict[str, set[int]]:
@@ -174,10 +131,6 @@ def check_artifact(run_dir, path, artifact_path: str | None) -> None:
         )
 
 
-def first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
-
-
 def chunks(items: list, size: int):
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -196,6 +149,9 @@ class MlflowTracker:
     goes on, ``metrics.jsonl`` keeps every value and ``mlflow_backlog.json`` the rest.
     When the store is back it sends what it missed and logs on; if it is still away
     at the end, ``rnnlab upload`` sends it later.
+
+    A new run first marks KILLED the runs of its experiment left RUNNING by a process of
+    this host that is gone (killed hard).
     """
 
     def __init__(self, run):
@@ -220,12 +176,8 @@ class MlflowTracker:
 
     @hookimpl
     def on_run_start(self, run):
-        from mlflow.tracking import MlflowClient
-
-        check_reachable(self.uri)
-        quiet_store_logs()
         try:
-            self.client = MlflowClient(tracking_uri=self.uri)
+            self.client = open_client(self.uri, create=True)
             if run.meta.get(RUN_ID_META):
                 self._reopen(run)
             else:
@@ -235,17 +187,7 @@ class MlflowTracker:
         except RnnlabError:
             raise
         except Exception as exc:
-            fix = (
-                "check that its file is writable and its disk has space"
-                if urlparse(self.uri).scheme == "sqlite"
-                else "start the tracking server"
-            )
-            raise RnnlabError(
-                f"MLflow tracking store {self.uri} failed at run start "
-                f"({first_line(str(exc)) or type(exc).__name__}); {fix}, fix "
-                f"tracking.tracking_uri or MLFLOW_TRACKING_URI, "
-                f"{_WITHOUT_MLFLOW}"
-            ) from None
+            raise store_failed(self.uri, "at run start", exc) from None
 
     @hookimpl
     def on_metrics(self, run, step, metrics):
@@ -306,9 +248,11 @@ class MlflowTracker:
     def _create(self, run) -> None:
         from mlflow.entities import Param
 
+        assert self.client is not None
         experiment_id = os.environ.get(EXPERIMENT_ID_ENV) or ensure_experiment(
             self.client, self.experiment, self.uri
         )
+        reap_abandoned_runs(self.client, experiment_id)
         tags = self._tags(run)
         if os.environ.get(PARENT_RUN_ENV):
             tags["mlflow.parentRunId"] = os.environ[PARENT_RUN_ENV]

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import unquote, urlparse
 
 from rnnlab.errors import RnnlabError
 from rnnlab.runner.run_context import OVERRIDES_TAG
 from rnnlab.runner.trainer import PROFILES_FILE
 from rnnlab.tracking.intervals import Interval, difference_interval, mean_interval
-from rnnlab.tracking.mlflow_tracker import check_reachable, quiet_store_logs, resolve_tracking_uri
 from rnnlab.tracking.plots import plot_sweep_curves, plot_sweep_profiles
+from rnnlab.tracking.store import open_client, resolve_tracking_uri
 
 #: the validation metric reported: the first of these the jobs logged
 METRICS = ("val/mse", "val/bpc", "val/acc")
@@ -138,19 +137,9 @@ def parse_overrides(text: str) -> dict[str, str]:
 def open_store(tracking_uri: str | None):
     """An ``MlflowClient`` on an existing store: ``tracking_uri``, else MLFLOW_TRACKING_URI,
     else MLflow's default. A missing sqlite file is an error, not a new empty store."""
-    from mlflow.tracking import MlflowClient
-
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = resolve_tracking_uri(tracking_uri)
-    parsed = urlparse(uri)
-    if parsed.scheme == "sqlite" and not Path(unquote(parsed.path[1:])).is_file():
-        raise RnnlabError(
-            f"no MLflow store at {uri}; run a sweep first (rnnlab -m ...), run from "
-            f"the directory that holds its mlflow.db, or give --tracking-uri"
-        )
-    check_reachable(uri)
-    quiet_store_logs()
-    return MlflowClient(tracking_uri=uri), uri
+    return open_client(uri, create=False), uri
 
 
 def find_parent(client, uri: str, parent_id: str | None = None, experiment: str | None = None):

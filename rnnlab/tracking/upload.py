@@ -14,13 +14,11 @@ from rnnlab.tracking.metrics_file import METRICS_FILE, read_metrics
 from rnnlab.tracking.mlflow_backlog import BACKLOG_FILE, Backlog
 from rnnlab.tracking.mlflow_tracker import (
     MAX_METRICS_PER_BATCH,
-    check_reachable,
     chunks,
-    first_line,
     metric_steps,
     missing_metrics,
-    quiet_store_logs,
 )
+from rnnlab.tracking.store import first_line, open_client
 
 
 def upload(run_dir: Path, tracking_uri: str | None = None) -> str:
@@ -30,12 +28,9 @@ def upload(run_dir: Path, tracking_uri: str | None = None) -> str:
     if backlog is None:
         return f"nothing to upload: {run_dir} has no {BACKLOG_FILE}, MLflow missed nothing"
     uri = tracking_uri or backlog.tracking_uri
-    check_reachable(uri)
-    quiet_store_logs()
     from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=uri)
+    client = open_client(uri, create=False)
     try:
         client.get_run(backlog.run_id)
     except MlflowException:
