@@ -13,15 +13,17 @@ import logging
 import os
 import sys
 from importlib.resources import files
+from pathlib import Path
 from typing import cast
 
 import hydra
 from hydra.errors import HydraException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.config.checks import unknown_key, validate
 from rnnlab.errors import ConfigError, RnnlabError, storage_error
+from rnnlab.runner.run_dir import RunDirLock, claim_new_run_dir
 from rnnlab.tracking.env import PARENT_RUN_ENV
 
 CONF_DIR = str(files("rnnlab.conf"))
@@ -81,11 +83,13 @@ def _overrides_only(argv: list[str]) -> bool:
     return all(not a.startswith("-") for a in argv)
 
 
-def preflight(argv: list[str]) -> None:
+def preflight(argv: list[str]) -> tuple[str, str | None] | None:
     """Check a single run's overrides before Hydra starts: one line per mistake.
 
     Unknown group options are checked against the plugin registry (so a plugin
-    that failed to load is named); types and unknown keys by composing.
+    that failed to load is named); types and unknown keys by composing. Returns the
+    directory ``hydra.run.dir`` resolves to and the ``resume`` value (None for a sweep or
+    a Hydra option).
     """
     from hydra import compose, initialize_config_dir
 
@@ -97,19 +101,54 @@ def preflight(argv: list[str]) -> None:
         if key in GROUPS and "," not in value:
             registry.get(key, value)
     if not _overrides_only(argv):
-        return
+        return None
     for arg in argv:
         key, _, value = arg.partition("=")
         if key in SWEEP_GROUPS and value not in ("", "null"):
             raise ConfigError(f"{arg} is a sweep: run it with -m, e.g. rnnlab -m {arg}")
-    overrides = [a for a in argv if not a.lstrip("+~").startswith("hydra")]
+    overrides = [
+        a for a in argv if not a.lstrip("+~").startswith("hydra") or a.startswith(RUN_DIR_KEY)
+    ]
     try:
         with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-            cfg = compose("config", overrides=overrides)
+            cfg = compose("config", overrides=overrides, return_hydra_config=True)
+            run_dir = str(cfg.hydra.run.dir)
     except Exception as exc:  # Hydra and OmegaConf raise many types for user mistakes
         raise RnnlabError(one_line(exc)) from None
-    for tracker in to_run_config(cfg).tracking.trackers:
+    with open_dict(cfg):
+        del cfg["hydra"]
+    conf = to_run_config(cfg)
+    for tracker in conf.tracking.trackers:
         registry.get("tracker", tracker)
+    return run_dir, conf.resume
+
+
+RUN_DIR_KEY = "hydra.run.dir="
+
+
+def hydra_value(text: str) -> str:
+    """``text`` quoted for a Hydra override (any path, verbatim)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def claim_run_dir(
+    argv: list[str], run_dir: str, resume: str | None
+) -> tuple[list[str], RunDirLock | None]:
+    """The run directory of a single run, made and locked before Hydra writes anything.
+
+    Returns the overrides for Hydra (the claimed directory as ``hydra.run.dir``) and the
+    lock, or None for a resume (the run's own directory, locked once its checkpoint is
+    checked; Hydra adds no ``.hydra/`` to it).
+    """
+    from rnnlab.runner.resume import find_run_dir
+
+    chosen = [a for a in argv if a.startswith(RUN_DIR_KEY)]
+    argv = [a for a in argv if not a.startswith(RUN_DIR_KEY)]
+    if resume:
+        directory = str(find_run_dir(resume))
+        return [*argv, RUN_DIR_KEY + hydra_value(directory), "hydra.output_subdir=null"], None
+    lock = claim_new_run_dir(Path(run_dir), unique=not chosen)
+    return [*argv, RUN_DIR_KEY + hydra_value(str(lock.path))], lock
 
 
 def to_run_config(cfg: DictConfig):
@@ -195,12 +234,33 @@ def run_command(argv: list[str]) -> None:
         registry = get_registry()
         registry.check_conflicts()
         store_configs(registry)
-        preflight(argv)
+        start = preflight(argv)
     except RnnlabError as exc:
         fail(str(exc), code=2)
+    lock = None
+    if start is not None:
+        try:
+            argv, lock = claim_run_dir(argv, *start)
+        except RnnlabError as exc:
+            fail(str(exc))
+        except OSError as exc:
+            problem = storage_error(exc)
+            if problem is None:
+                raise
+            fail(str(problem))
     sys.argv = [sys.argv[0], *argv]
     full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # errors reach the handler below, not Hydra's printer
+    try:
+        run_hydra(full_error)
+    except BaseException:
+        if lock is not None:
+            lock.discard()  # a run that did not start leaves no directory behind
+        raise
+
+
+def run_hydra(full_error: bool) -> None:
+    """``hydra_main`` on ``sys.argv``, its errors in one line (unless HYDRA_FULL_ERROR=1)."""
     try:
         hydra_main()
     except BrokenPipeError:

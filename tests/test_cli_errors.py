@@ -1,5 +1,6 @@
 """The bad-input catalogue: each user mistake gets one line naming the problem and the fix,
-a non-zero exit, no traceback, and leaves every existing file and MLflow run as it was.
+a non-zero exit, no traceback, and leaves every existing file and MLflow run as it was; a
+start refused before training adds nothing (no output directory, no MLflow run).
 
 Each case starts from a working directory that already holds an earlier, finished run
 (its files and its MLflow run), so "nothing existing is overwritten" is checked every time.
@@ -20,8 +21,11 @@ import numpy as np
 import pytest
 
 from tests_support import (
+    STORE_FILES,
     TINY_DIFFERENCE,
     as_user_bound_by_permissions,
+    files_of,
+    mlflow_runs,
     read_only_folder,
     rnnlab_command,
     write_text,
@@ -29,9 +33,8 @@ from tests_support import (
 
 pytestmark = pytest.mark.slow
 
-PROGRESS_LINE = re.compile(r"^step \d+")
-#: the tracking store may gain records (a failed run is on record); nothing else may change
-STORE_FILES = {"mlflow.db", "mlflow.db-journal"}
+#: what a run that started prints before its error: where it is, its progress
+RUN_OUTPUT = re.compile(r"^(step \d+|run directory: |context baselines )")
 TINY_CHARS = [
     "model.hidden_size=8",
     "bptt=8",
@@ -45,7 +48,7 @@ TINY_CHARS = [
 
 def assert_one_line_error(proc, *fragments):
     assert proc.returncode != 0
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not PROGRESS_LINE.match(ln)]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not RUN_OUTPUT.match(ln)]
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("rnnlab: error: ")
     assert "Traceback" not in proc.stderr
@@ -89,41 +92,31 @@ def earlier(tmp_path_factory):
     return root
 
 
-def files_of(folder: Path) -> dict[str, tuple[bytes, int]]:
-    return {
-        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
-        for p in folder.rglob("*")
-        if p.is_file() and p.name not in STORE_FILES
-    }
-
-
-def mlflow_runs(folder: Path) -> dict:
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=f"sqlite:///{folder}/mlflow.db")
-    return {
-        r.info.run_id: (r.info.status, r.data.tags, r.data.params, r.data.metrics)
-        for e in client.search_experiments()
-        for r in client.search_runs([e.experiment_id])
-    }
+def paths_of(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.name not in STORE_FILES}
 
 
 @pytest.fixture
 def bad_input(run_rnnlab, tmp_path, earlier):
     """``bad_input(*args, fragments=(...))`` runs rnnlab in a copy of ``earlier`` and checks the
-    one-line error, then that every file and MLflow run that existed before is unchanged."""
+    one-line error, then that every file and MLflow run that existed before is unchanged and,
+    unless the run ``started`` (and failed: its directory and FAILED run are kept), that
+    nothing was added: no file, no folder, no MLflow run."""
     shutil.copytree(earlier, tmp_path, dirs_exist_ok=True)  # copy2 keeps the mtimes
 
-    def run(*args: str, fragments=(), preexec_fn=None, env=None, cwd=None):
-        files, runs = files_of(tmp_path), mlflow_runs(tmp_path)
-        started = time.monotonic()
+    def run(*args: str, fragments=(), preexec_fn=None, env=None, cwd=None, started=False):
+        files, runs, paths = files_of(tmp_path), mlflow_runs(tmp_path), paths_of(tmp_path)
+        began = time.monotonic()
         proc = run_rnnlab(*args, preexec_fn=preexec_fn, env=env, cwd=cwd)
-        proc.seconds = time.monotonic() - started
+        proc.seconds = time.monotonic() - began
         assert_one_line_error(proc, *fragments)
         after = files_of(tmp_path)
         assert {k: after.get(k) for k in files} == files, "an existing file changed"
         after_runs = mlflow_runs(tmp_path)
         assert {k: after_runs.get(k) for k in runs} == runs, "an existing MLflow run changed"
+        if not started:
+            assert paths_of(tmp_path) == paths, "a refused start left files or folders"
+            assert after_runs.keys() == runs.keys(), "a refused start left an MLflow run"
         return proc
 
     return run
@@ -451,6 +444,51 @@ def test_resume_that_changes_the_cell(bad_input):
     )
 
 
+@pytest.mark.parametrize("steps", [[], ["train.steps=2"]], ids=["as saved", "fewer"])
+def test_resume_with_no_steps_left_to_train(bad_input, steps):
+    bad_input(
+        "resume=runs/earlier",
+        *steps,
+        fragments=[
+            "runs/earlier is already trained to step 4",
+            "nothing to resume",
+            "rnnlab resume=runs/earlier train.steps=<more than 4>",
+        ],
+    )
+
+
+# ------------------------------------------------------------------ run directories
+
+
+def test_new_run_in_the_directory_of_a_finished_run(bad_input):
+    bad_input(
+        "cell=gru",
+        *TINY_DIFFERENCE,
+        "hydra.run.dir=runs/earlier",
+        fragments=[
+            "runs/earlier already holds a run",
+            "rnnlab resume=runs/earlier",
+            "hydra.run.dir=<new directory>",
+        ],
+    )
+
+
+def test_new_run_in_a_directory_holding_other_files(bad_input):
+    bad_input(
+        "cell=gru",
+        *TINY_DIFFERENCE,
+        "hydra.run.dir=.",
+        fragments=[". is not empty and does not hold an rnnlab run", "hydra.run.dir="],
+    )
+
+
+def test_a_start_refused_in_an_empty_folder_leaves_it_empty(run_rnnlab, tmp_path):
+    proc = run_rnnlab("data=chars", f"data.path={tmp_path}/nope.txt", *TINY_CHARS)
+
+    assert_one_line_error(proc, "nope.txt' does not exist")
+    assert list(tmp_path.iterdir()) == []  # no outputs/, no mlflow.db
+
+
 # ------------------------------------------------------------------ plugins
 
 
@@ -548,6 +586,7 @@ def test_full_disk(bad_input, tmp_path):
         "hydra.run.dir=full",
         preexec_fn=limit_file_size,
         fragments=["cannot write", "last.npz' (File too large)", "free disk space"],
+        started=True,
     )
     assert (
         sorted(p.name for p in (tmp_path / "full").iterdir() if p.suffix in (".npz", ".tmp")) == []

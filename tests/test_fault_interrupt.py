@@ -52,8 +52,8 @@ def test_a_stopped_run_is_killed_with_one_line_and_resumes_to_finished(
     assert proc.wait(timeout=120) == 130
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1] == (
-        f"rnnlab: run interrupted at step 25; rnnlab resume={run_dir} continues from its "
-        f"last checkpoint"
+        f"rnnlab: run interrupted at step 25; rnnlab resume={run_dir} continues from step 20 "
+        f"(its last checkpoint)"
     )
     client = MlflowClient(tracking_uri=store)
     [run] = client.search_runs([client.get_experiment_by_name("rnnlab").experiment_id])
@@ -63,6 +63,7 @@ def test_a_stopped_run_is_killed_with_one_line_and_resumes_to_finished(
     resumed = run_rnnlab(f"resume={run_dir}")
 
     assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stderr.splitlines()[0] == f"resuming {run_dir} from step 20"
     run = client.get_run(run.info.run_id)
     assert run.info.status == "FINISHED"
     assert "error" not in run.data.tags

@@ -1,32 +1,50 @@
-"""Kill and resume: a run killed with SIGKILL mid-way and resumed ends exactly as an
-uninterrupted run, in the same MLflow run, with every metric point once."""
+"""Kill and resume: a run killed with SIGKILL while it writes a checkpoint, resumed, ends exactly
+as an uninterrupted run, in the same MLflow run, with every metric point once."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import subprocess
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
 from rnnlab.runner import checkpoint
-from tests_support import PAUSE_PLUGIN, metric_points, rnnlab_command, wait_until_paused
+from tests_support import metric_points, start_rnnlab
 
-#: checkpoints at steps 10, 20, 30, 40; the kill comes at step 25, five steps after one
+#: checkpoints at steps 2, 4 and 6 of ~17 MB each (float64 parameters and Adagrad sums of a
+#: wide LSTM): a write takes long enough (~0.1 s) for the kill to land in the middle of it;
+#: the steps themselves are cheap (batch 2, bptt 4, a 10-letter alphabet)
 COMMON = [
-    "cell=gru",
+    "cell=lstm",
     "data=chars",
-    "model.hidden_size=24",
-    "bptt=8",
-    "train.steps=40",
-    "train.eval_every=10",
-    "train.log_every=5",
-    "train.eval_batches=3",
-    "sample.length=10",
+    "data.path=text.txt",
+    "model.hidden_size=512",
+    "dtype=float64",
+    "bptt=4",
+    "train.batch_size=2",
+    "train.steps=6",
+    "train.eval_every=2",
+    "train.log_every=1",
+    "train.eval_batches=1",
+    "sample.length=5",
     "threads=1",
+]
+#: a plateau schedule that halves the rate at every evaluation after the first (none improves
+#: by 90%), and early stopping at step 6 of 8 (none improves by 100): both need their state
+#: from the checkpoint at step 2 to go on as the uninterrupted run does
+SCHEDULE_AND_PATIENCE = [
+    "train.steps=8",
+    "schedule=plateau",
+    "schedule.factor=0.5",
+    "schedule.patience=0",
+    "schedule.threshold=0.9",
+    "train.patience=2",
+    "train.min_delta=100",
 ]
 
 
@@ -80,62 +98,50 @@ def mlflow_values(client, run):
     }
 
 
-#: a plateau schedule that halves the rate at every evaluation after the first (none improves
-#: by 50%), and early stopping at step 30 (none improves by 100): both need their state
-#: from the checkpoint at step 20 to go on as the uninterrupted run does
-SCHEDULE_AND_PATIENCE = [
-    "schedule=plateau",
-    "schedule.patience=0",
-    "schedule.threshold=0.5",
-    "train.patience=2",
-    "train.min_delta=100",
-]
+def kill_during_the_second_write_of_last(proc, run_dir, timeout: float = 600) -> Path:
+    """SIGKILL ``proc`` as soon as it writes ``last.npz`` over an existing one (the checkpoint
+    of step 4), while the temp file is open; returns that temp file."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the run ended before the kill: {proc.stderr.read()}"
+        temps = list(run_dir.glob(".last.npz.*.tmp"))
+        if temps and (run_dir / "last.npz").is_file():
+            proc.send_signal(signal.SIGKILL)
+            return temps[0]
+        time.sleep(0.001)
+    raise AssertionError("the run did not write its second checkpoint")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "extra", [[], SCHEDULE_AND_PATIENCE], ids=["defaults", "plateau schedule and early stopping"]
 )
-def test_a_run_killed_mid_way_resumes_to_the_same_parameters_metrics_and_mlflow_run(
-    run_rnnlab, tmp_path, plugin_dist, extra
+def test_a_run_killed_while_writing_a_checkpoint_resumes_to_the_same_parameters_and_metrics(
+    run_rnnlab, tmp_path, extra
 ):
-    plugin_dist("rnnlab-pause", {"pause": "pause_plugin"}, {"pause_plugin": PAUSE_PLUGIN})
+    (tmp_path / "text.txt").write_text(
+        "".join(np.random.default_rng(0).choice(list("abcdefgh \n"), 3000))
+    )
     whole = run_rnnlab(*COMMON, *extra, "hydra.run.dir=whole", "tracking.run_name=whole")
     assert whole.returncode == 0, whole.stderr
     killed_dir = tmp_path / "killed"
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db",
-        "RNNLAB_TEST_PAUSE_AT": "25",
-    }
-    proc = subprocess.Popen(
-        [rnnlab_command(), *COMMON, *extra, "hydra.run.dir=killed", "tracking.run_name=killed"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = start_rnnlab(
+        tmp_path, *COMMON, *extra, "hydra.run.dir=killed", "tracking.run_name=killed"
     )
-    wait_until_paused(proc, killed_dir, 25)
-    # a write of the next checkpoint, cut off by the kill
-    last = (killed_dir / "last.npz").read_bytes()
-    (killed_dir / ".last.npz.k1ll3d.tmp").write_bytes(last[: len(last) // 2])
-    proc.send_signal(signal.SIGKILL)
+    temp = kill_during_the_second_write_of_last(proc, killed_dir)
     assert proc.wait() == -signal.SIGKILL
+    assert temp.is_file()  # the kill came before the rename: a write cut off
+    with np.load(killed_dir / "last.npz") as last:
+        assert json.loads(str(last["meta"]))["step"] == 2
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     experiment = client.get_experiment_by_name("rnnlab").experiment_id
     [killed] = client.search_runs([experiment], "attributes.run_name = 'killed'")
     assert killed.info.status == "RUNNING"
-    assert max(step for step, _ in values(killed_dir)) == 25
 
     resumed = run_rnnlab(f"resume={killed_dir}")
 
     assert resumed.returncode == 0, resumed.stderr
-    if extra:  # the evaluation at step 20 halved the rate; the one at step 30 stopped the run
-        rates = {step: v for (step, key), v in values(killed_dir).items() if key == "lr"}
-        assert (rates[20], rates[25], rates[30]) == (0.1, 0.05, 0.05)
-        assert max(step for step, _ in values(killed_dir)) == 30
-        assert "early stopping at step 30 of 40" in resumed.stderr
+    assert resumed.stderr.splitlines()[0] == f"resuming {killed_dir} from step 2"
     for name in ("last.npz", "best.npz"):
         with np.load(tmp_path / "whole" / name) as a, np.load(killed_dir / name) as b:
             assert a.files == b.files
@@ -143,6 +149,11 @@ def test_a_run_killed_mid_way_resumes_to_the_same_parameters_metrics_and_mlflow_
                 if key.startswith(("param/", "optim/")):
                     assert a[key].tobytes() == b[key].tobytes(), (name, key)
     assert values(killed_dir) == values(tmp_path / "whole")
+    if extra:  # the evaluation at step 4 halved the rate; the one at step 6 stopped the run
+        rates = {step: v for (step, key), v in values(killed_dir).items() if key == "lr"}
+        assert (rates[4], rates[5], rates[6]) == (0.1, 0.05, 0.05)
+        assert max(step for step, _ in values(killed_dir)) == 6
+        assert "early stopping at step 6 of 8" in resumed.stderr
     assert not list(killed_dir.glob(".*.tmp"))
 
     runs = client.search_runs([experiment])

@@ -58,6 +58,44 @@ def write_text(path: Path, alphabet: str, n: int = 3000, seed: int = 0) -> Path:
     return path
 
 
+def start_rnnlab(cwd: Path, *args: str, **env: str) -> subprocess.Popen:
+    """The installed ``rnnlab`` started in ``cwd`` with its store ``cwd/mlflow.db`` and ``env``
+    added to the environment; its stderr is a text pipe."""
+    return subprocess.Popen(
+        [rnnlab_command(), *args],
+        cwd=cwd,
+        env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{cwd}/mlflow.db", **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+#: the files of a sqlite tracking store: compared through its runs (``mlflow_runs``)
+STORE_FILES = {"mlflow.db", "mlflow.db-journal"}
+
+
+def files_of(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``folder`` but the tracking store's: relative path -> (bytes, mtime)."""
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file() and p.name not in STORE_FILES
+    }
+
+
+def mlflow_runs(folder: Path) -> dict:
+    """The runs of the store ``folder/mlflow.db``: id -> (status, tags, params, metrics)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{folder}/mlflow.db")
+    return {
+        r.info.run_id: (r.info.status, r.data.tags, r.data.params, r.data.metrics)
+        for e in client.search_experiments()
+        for r in client.search_runs([e.experiment_id])
+    }
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free now."""
     with socket.socket() as s:

@@ -86,7 +86,11 @@ def register_trackers(register: Register) -> None:
 
 @hookspec
 def on_run_start(run: Run) -> None:
-    """The run begins (or resumes: ``run.resumed_from_step`` is then > 0)."""
+    """The run begins (or resumes: ``run.resumed_from_step`` is then > 0).
+
+    A resume in a copy of another run's directory has ``run.copied_from`` set (that run's
+    ``meta``) and a ``meta`` without its tracker ids: a tracker starts a new record there.
+    """
 
 
 @hookspec

@@ -15,10 +15,11 @@ class RunInterrupted(KeyboardInterrupt):
     """A run stopped from outside; its message says where it stopped and how to go on."""
 
 
-def interrupted_message(step: int, run_dir: Path, checkpoint: Path) -> str:
+def interrupted_message(step: int, run_dir: Path, checkpoint_step: int | None) -> str:
+    """``checkpoint_step``: the step of the run's last checkpoint, None if it has none."""
     how = (
-        f"rnnlab resume={run_dir} continues from its last checkpoint"
-        if checkpoint.is_file()
+        f"rnnlab resume={run_dir} continues from step {checkpoint_step} (its last checkpoint)"
+        if checkpoint_step is not None
         else "no checkpoint was written yet, so start it again"
     )
     return f"run interrupted at step {step}; {how}"

@@ -21,11 +21,18 @@ from rnnlab.runner.build import build_dataset, build_model, build_optimizer, bui
 from rnnlab.runner.checkpoint import LAST, Checkpoint, remove_partial_writes
 from rnnlab.runner.interruption import RunInterrupted, interrupted_message, sigterm_as_interrupt
 from rnnlab.runner.progress import format_metrics
-from rnnlab.runner.run_context import HOST_TAG, OVERRIDES_TAG, PID_TAG, Run
+from rnnlab.runner.run_context import (
+    COPIED_FROM_TAG,
+    HOST_TAG,
+    OVERRIDES_TAG,
+    PID_TAG,
+    RUN_DIR_META,
+    Run,
+)
+from rnnlab.runner.run_dir import CONFIG_FILE, RunDirLock, lock_run_dir
 from rnnlab.runner.threads import compute_threads, job_threads
 from rnnlab.runner.trainer import PROFILES_FILE, Trainer
-
-CONFIG_FILE = "config.yaml"
+from rnnlab.tracking.metrics_file import METRICS_FILE, read_metrics
 
 
 def flatten(tree: dict, prefix: str = "") -> dict[str, str]:
@@ -141,13 +148,63 @@ def build_trainer(conf: RunConfig, registry: Registry, hook: HookRelay, run: Run
     return Trainer(conf, dataset, model, optimizer, hook, run, build_schedule(conf, registry))
 
 
+def check_steps_left(ckpt: Checkpoint, conf: RunConfig, run_dir: Path) -> None:
+    """Raise unless resuming from ``ckpt`` leaves something to do: steps to train, or the test
+    of a run stopped between its last checkpoint and the end."""
+    step, steps = ckpt.meta["step"], conf.train.steps
+    if steps > step or (steps == step and not tested(run_dir)):
+        return
+    raise RnnlabError(
+        f"{run_dir} is already trained to step {step} (train.steps={steps}), nothing to "
+        f"resume; to train it longer: rnnlab resume={run_dir} train.steps=<more than {step}>"
+    )
+
+
+def tested(run_dir: Path) -> bool:
+    """Whether the run in ``run_dir`` has its test metrics (True if it keeps no metrics file)."""
+    path = run_dir / METRICS_FILE
+    return not path.is_file() or any("test/loss" in m for _, m in read_metrics(path))
+
+
+def continue_run(run: Run, ckpt: Checkpoint, run_dir: Path) -> None:
+    """Give ``run`` the meta of the run ``ckpt`` comes from, unless ``run_dir`` is a copy of
+    that run's directory (which still exists): then the trackers start new records, linked to
+    the original's (``run.copied_from``). A moved directory continues the same records."""
+    meta = dict(ckpt.meta["run"])
+    here = str(run_dir.resolve())
+    origin = meta.get(RUN_DIR_META, here)  # absent in checkpoints of older versions
+    if origin != here and (Path(origin) / CONFIG_FILE).is_file():
+        run.copied_from, meta = meta, {}
+        run.tags[COPIED_FROM_TAG] = origin
+    run.meta = {**meta, RUN_DIR_META: here}
+    run.resumed_from_step = ckpt.meta["step"]
+
+
+def announce(run: Run, baselines: dict[str, float]) -> None:
+    """Say where the run trains, where a resume continues, and (for text) the baselines."""
+    if run.resumed_from_step:
+        print(f"resuming {run.run_dir} from step {run.resumed_from_step}", file=sys.stderr)
+    else:
+        print(f"run directory: {run.run_dir}", file=sys.stderr)
+    if run.copied_from:
+        print(
+            f"{run.run_dir} is a copy of {run.tags[COPIED_FROM_TAG]}: it is tracked as a new "
+            f"run, tagged {COPIED_FROM_TAG}; the original's records are left as they are",
+            file=sys.stderr,
+        )
+    bpc = {k.removesuffix("_bpc"): v for k, v in baselines.items() if k.endswith("_bpc")}
+    if bpc and not run.resumed_from_step:
+        values = ", ".join(f"{name} {value:.3f}" for name, value in bpc.items())
+        print(f"context baselines on val, bits per character: {values}", file=sys.stderr)
+
+
 def run_job(cfg: DictConfig, conf: RunConfig, hydra_cfg: DictConfig) -> float:
     """Train one model as ``conf`` says; returns the best validation loss.
 
-    Trackers start before the dataset and model are built, so a job that fails
-    early (a bad data file, say) is still on record, FAILED, with its error. A
-    resumed job first checks its checkpoint against the model it builds, so a
-    checkpoint that does not fit leaves the run's files and MLflow run untouched.
+    Nothing is written before the dataset, model and optimizer are built and, on resume, the
+    checkpoint is checked against them and found to leave work to do: a start that fails
+    there leaves no records (the CLI removes a new run's directory). The run directory is
+    locked while the job trains in it.
     """
     registry = get_registry()
     run_dir = Path(hydra_cfg.runtime.output_dir)
@@ -155,59 +212,77 @@ def run_job(cfg: DictConfig, conf: RunConfig, hydra_cfg: DictConfig) -> float:
     if conf.resume:
         cfg, conf, run_dir = resumed_config(conf.resume, registry, hydra_cfg.overrides.task)
         ckpt = Checkpoint(run_dir / LAST)
-        remove_partial_writes(run_dir)
     run = make_run(cast(dict, OmegaConf.to_container(cfg, resolve=True)), run_dir)
     run.tags[OVERRIDES_TAG] = " ".join(hydra_cfg.overrides.task)
     hook = registry.plugins.pm.hook
     with compute_threads(job_threads(conf.threads, hydra_cfg)), sigterm_as_interrupt():
-        trainer = None
+        trainer = build_trainer(conf, registry, hook, run)
         if ckpt is None:
-            OmegaConf.save(cfg, run_dir / CONFIG_FILE, resolve=True)
-        else:  # a checkpoint that does not fit fails before the run's records are touched
-            trainer = build_trainer(conf, registry, hook, run)
-            trainer.check_checkpoint(ckpt)
-            run.meta = ckpt.meta["run"]
-            run.resumed_from_step = ckpt.meta["step"]
-        trackers = start_trackers(run, registry)
-        try:
-            hook.on_run_start(run=run)
-            trainer = trainer or build_trainer(conf, registry, hook, run)
-            if ckpt is None:
-                for path in (run_dir / CONFIG_FILE, run_dir / ".hydra" / "overrides.yaml"):
-                    if path.is_file():
-                        hook.on_artifact(run=run, path=path, artifact_path="config")
-            else:
-                trainer.restore(ckpt)
-            objective = trainer.train()
-            test = trainer.finish()
-            from rnnlab.runner.report_plots import write_plots
-
-            for path in write_plots(run_dir):
-                hook.on_artifact(run=run, path=path, artifact_path="plots")
-            if (run_dir / PROFILES_FILE).is_file():  # read back by `rnnlab report`
-                hook.on_artifact(run=run, path=run_dir / PROFILES_FILE, artifact_path="plots")
-        except KeyboardInterrupt:
-            message = interrupted_message(trainer.step if trainer else 0, run_dir, run_dir / LAST)
-            hook.on_run_end(run=run, status="KILLED", error=message)
-            raise RunInterrupted(message) from None
-        except Exception as exc:
-            problem = storage_error(exc)
-            if problem is not None:
-                exc = problem
-            message = str(exc) if isinstance(exc, RnnlabError) else f"{type(exc).__name__}: {exc}"
-            hook.on_run_end(
-                run=run, status="FAILED", error=message.splitlines()[0] if message else ""
-            )
-            if problem is not None:
-                raise problem from None
-            raise
+            lock = lock_run_dir(run_dir)
+            run.meta[RUN_DIR_META] = str(run_dir.resolve())
         else:
-            print(
-                f"test, best checkpoint: {format_metrics(test)}\nrun directory: {run_dir}",
-                file=sys.stderr,
-            )
-            hook.on_run_end(run=run, status="FINISHED", error=None)
+            trainer.check_checkpoint(ckpt)
+            check_steps_left(ckpt, conf, run_dir)
+            lock = lock_run_dir(run_dir)
+            remove_partial_writes(run_dir)
+            continue_run(run, ckpt, run_dir)
+        try:
+            return train_and_test(cfg, run, trainer, ckpt, lock, registry)
         finally:
-            for tracker in trackers:
-                registry.plugins.pm.unregister(tracker)
+            lock.release()
+
+
+def train_and_test(
+    cfg: DictConfig,
+    run: Run,
+    trainer: Trainer,
+    ckpt: Checkpoint | None,
+    lock: RunDirLock,
+    registry: Registry,
+) -> float:
+    """Start the trackers, train (from ``ckpt`` if given), test, report, end the run."""
+    run_dir, hook = run.run_dir, registry.plugins.pm.hook
+    if ckpt is None:
+        OmegaConf.save(cfg, run_dir / CONFIG_FILE, resolve=True)
+    trackers = start_trackers(run, registry)
+    try:
+        hook.on_run_start(run=run)
+        lock.started = True
+        announce(run, trainer.data.baselines)
+        if ckpt is None or run.copied_from:
+            for path in (run_dir / CONFIG_FILE, run_dir / ".hydra" / "overrides.yaml"):
+                if path.is_file():
+                    hook.on_artifact(run=run, path=path, artifact_path="config")
+        if ckpt is not None:
+            trainer.restore(ckpt)
+        objective = trainer.train()
+        test = trainer.finish()
+        from rnnlab.runner.report_plots import write_plots
+
+        for path in write_plots(run_dir):
+            hook.on_artifact(run=run, path=path, artifact_path="plots")
+        if (run_dir / PROFILES_FILE).is_file():  # read back by `rnnlab report`
+            hook.on_artifact(run=run, path=run_dir / PROFILES_FILE, artifact_path="plots")
+    except KeyboardInterrupt:
+        message = interrupted_message(trainer.step, run_dir, trainer.checkpoint_step)
+        hook.on_run_end(run=run, status="KILLED", error=message)
+        raise RunInterrupted(message) from None
+    except Exception as exc:
+        problem = storage_error(exc)
+        if problem is not None:
+            exc = problem
+        message = str(exc) if isinstance(exc, RnnlabError) else f"{type(exc).__name__}: {exc}"
+        hook.on_run_end(run=run, status="FAILED", error=message.splitlines()[0] if message else "")
+        if problem is not None:
+            raise problem from None
+        raise
+    else:
+        print(
+            f"test, best checkpoint: {format_metrics(test)}\nrun directory: {run_dir}",
+            file=sys.stderr,
+        )
+        hook.on_run_end(run=run, status="FINISHED", error=None)
+    finally:
+        for tracker in trackers:
+            registry.plugins.pm.unregister(tracker)
     return objective

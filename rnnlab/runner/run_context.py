@@ -7,6 +7,10 @@ from pathlib import Path
 
 #: tags every run carries: where its process runs (to find runs killed hard) and its overrides
 HOST_TAG, PID_TAG, OVERRIDES_TAG = "rnnlab.host", "rnnlab.pid", "rnnlab.overrides"
+#: tag of a run resumed in a copy of another run's directory: that directory
+COPIED_FROM_TAG = "rnnlab.copied_from"
+#: ``meta`` key: the resolved directory the run trains in (a copy or a move changes it)
+RUN_DIR_META = "run_dir"
 
 
 @dataclass
@@ -26,3 +30,6 @@ class Run:
     tags: dict[str, str] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     resumed_from_step: int = 0
+    #: the ``meta`` of the run whose directory this one was copied from (resumed in the copy):
+    #: trackers start a new record here, linked to that run's, and leave that one alone
+    copied_from: dict = field(default_factory=dict)

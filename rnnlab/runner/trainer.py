@@ -88,6 +88,8 @@ class Trainer:
         self.skipped_steps = 0
         #: early stopping: the best validation loss by train.min_delta, evaluations since
         self.early = {"best": math.inf, "stale": 0}
+        #: the step of ``last.npz`` (a resume starts there); None before the first checkpoint
+        self.checkpoint_step: int | None = None
         self._reset_interval()
 
     # -- one step ---------------------------------------------------------------------------
@@ -219,6 +221,8 @@ class Trainer:
         for name, is_best in [(LAST, False)] + ([(BEST, True)] if best else []):
             path = run_dir / name
             save_checkpoint(path, self.model.params, self.opt.state_dict(), self.state, self.meta())
+            if not is_best:
+                self.checkpoint_step = self.step
             self.hook.on_checkpoint(run=self.run, step=self.step, path=path, best=is_best)
 
     def _record_profile(self) -> None:
@@ -243,6 +247,7 @@ class Trainer:
         self.opt.load_state_dict(ckpt.optim)
         m = ckpt.meta
         self.step, self.epoch, self.index = m["step"], m["epoch"], m["index"]
+        self.checkpoint_step = self.step
         self.best_val, self.interval = m["best_val"], m["interval"]
         self.last_finite_norm = m["last_finite_norm"]
         self.skipped_steps = m.get("skipped_steps", 0)  # absent in checkpoints of older runs

@@ -12,6 +12,7 @@ Environment (set by a sweep's parent process):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -36,6 +37,8 @@ from rnnlab.tracking.store import (
 )
 
 RUN_ID_META = "mlflow_run_id"
+#: tag of an MLflow run resumed in a copy of another run's directory: that run's id
+COPIED_FROM_RUN_TAG = "rnnlab.copied_from_run_id"
 CHECKPOINTS_ARTIFACT_PATH = "checkpoints"
 #: metrics held back before a flush: one ``log_batch`` call's worth
 FLUSH_AT = 1000
@@ -179,6 +182,8 @@ class MlflowTracker:
                 self._reopen(run)
             else:
                 self._create(run)
+                if run.resumed_from_step:  # a copied run directory: its history up to here
+                    self._send_missed(self._local_records(run.resumed_from_step), {}, [])
         except RnnlabError:
             raise
         except Exception as exc:
@@ -274,13 +279,18 @@ class MlflowTracker:
         tags = self._tags(run)
         if os.environ.get(PARENT_RUN_ENV):
             tags["mlflow.parentRunId"] = os.environ[PARENT_RUN_ENV]
-        self.run_id = self.client.create_run(
-            experiment_id, run_name=run.name, tags=tags
-        ).info.run_id
-        run.meta[RUN_ID_META] = self.run_id
+        if run.copied_from.get(RUN_ID_META):  # the MLflow run of the copied directory
+            tags[COPIED_FROM_RUN_TAG] = run.copied_from[RUN_ID_META]
+        run_id = self.client.create_run(experiment_id, run_name=run.name, tags=tags).info.run_id
         params = [Param(k, str(v)[:MAX_PARAM_VAL_LENGTH]) for k, v in run.params.items()]
-        for chunk in chunks(params, MAX_PARAMS_TAGS_PER_BATCH):
-            self.client.log_batch(self.run_id, params=chunk)
+        try:
+            for chunk in chunks(params, MAX_PARAMS_TAGS_PER_BATCH):
+                self.client.log_batch(run_id, params=chunk)
+        except Exception:  # the run does not start: it leaves no half-made MLflow run
+            with contextlib.suppress(Exception):
+                self.client.delete_run(run_id)
+            raise
+        self.run_id = run.meta[RUN_ID_META] = run_id
 
     def _reopen(self, run) -> None:
         from mlflow.entities import RunTag
