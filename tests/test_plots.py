@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from matplotlib.image import imread
 
-from rnnlab.tracking.plots import DPI, PANEL_SIZE, plot_curves, plot_grad_profile
+from rnnlab.tracking.plots import (
+    DPI,
+    PANEL_SIZE,
+    plot_curves,
+    plot_grad_profile,
+    plot_sweep_profiles,
+)
 
 PANEL_PIXELS = (round(PANEL_SIZE[1] * DPI), round(PANEL_SIZE[0] * DPI))  # rows, columns
 
@@ -113,3 +120,17 @@ def test_a_log_axis_over_many_decades_labels_decades(tmp_path):
     ax, _ = plot_grad_profile(profiles_at([100], decades=12), tmp_path / "g.png").axes
     labels = visible_tick_labels(ax)
     assert len(labels) >= 4 and all("10^" in text for text in labels)
+
+
+def test_a_sweep_profile_is_the_geometric_mean_over_seeds_and_stops_where_one_underflowed(
+    tmp_path,
+):
+    seeds = [[1e-6, 1e-3, 1.0], [1e-4, 1e-1, 1.0], [0.0, 1e-2, 1.0]]
+    fig = plot_sweep_profiles({"rnn": {"data.length=3": seeds}}, tmp_path / "p.png")
+    (line,) = fig.axes[0].lines
+    # drawn from the last step back: x = T-1-t
+    assert list(line.get_xdata()) == [2, 1, 0]
+    y = line.get_ydata()
+    assert math.isnan(y[0])  # t=0: one seed underflowed to 0
+    assert y[1] == pytest.approx(1e-2) and y[2] == pytest.approx(1.0)
+    assert line.get_label() == "data.length=3 (n=3)"

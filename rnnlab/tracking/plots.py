@@ -174,13 +174,16 @@ def _profile_axes(ax, title: str) -> None:
 
 def _band(series: list[list[float]], log_scale: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and 95% interval at each position of equally long ``series`` (one per seed);
-    geometric, ignoring values <= 0, if ``log_scale``."""
+    geometric if ``log_scale``, and then NaN (no line) where any seed's value is 0 (a
+    gradient that underflowed): a mean over the seeds that are left would jump."""
     columns = np.asarray(series, dtype=float).T
     rows = []
     for values in columns:
-        kept = values[values > 0] if log_scale else values
-        i = mean_interval(kept, log_scale) if len(kept) else None
-        rows.append((i.mean, i.low, i.high) if i else (math.nan,) * 3)
+        if log_scale and not (values > 0).all():
+            rows.append((math.nan,) * 3)
+            continue
+        i = mean_interval(values, log_scale)
+        rows.append((i.mean, i.low, i.high))
     mean, low, high = np.asarray(rows).T
     return mean, low, high
 
@@ -258,7 +261,8 @@ def plot_sweep_profiles(
 ):
     """dL/dh_t norms against steps back in time, log scale, one panel per key of
     ``panels`` (a cell), one line per setting ({line label: norms for t = 0..T-1, one
-    list per seed}; a line is the geometric mean over seeds, with a 95% band).
+    list per seed}; a line is the geometric mean over seeds, with a 95% band, and leaves
+    out the steps where any seed's gradient underflowed to 0).
 
     The panels share the y axis, so cells compare at a glance. Writes ``out_png``
     and returns the ``Figure``.
