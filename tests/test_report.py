@@ -30,19 +30,30 @@ TINY = [
 ]
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    """A 4-job adding_lengths sweep at toy sizes, then ``rnnlab report`` of the latest sweep."""
-    tmp = tmp_path_factory.mktemp("report")
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db"}
+def succeeds_in(folder):
+    """A function that runs ``rnnlab *args`` in ``folder`` on its store and asserts exit 0."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{folder}/mlflow.db"}
 
     def run(*args):
         proc = subprocess.run(
-            [rnnlab_command(), *args], cwd=tmp, env=env, capture_output=True, text=True, timeout=600
+            [rnnlab_command(), *args],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         assert proc.returncode == 0, proc.stderr
         return proc
 
+    return run
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """A 4-job adding_lengths sweep at toy sizes, then ``rnnlab report`` of the latest sweep."""
+    tmp = tmp_path_factory.mktemp("report")
+    run = succeeds_in(tmp)
     run(
         "-m",
         "experiment=adding_lengths",
@@ -184,20 +195,7 @@ def test_an_empty_store_has_no_sweep_to_report(run_rnnlab, tmp_path):
 
 
 def test_seeds_of_one_setting_are_reported_as_a_mean_with_an_interval(tmp_path):
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"}
-
-    def run(*args):
-        proc = subprocess.run(
-            [rnnlab_command(), *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert proc.returncode == 0, proc.stderr
-        return proc
-
+    run = succeeds_in(tmp_path)
     run(
         "-m",
         "experiment=adding_lengths",
