@@ -38,30 +38,30 @@ def test_n_jobs_minus_one_means_a_worker_per_core():
     assert job_threads(2, hydra_cfg(n_jobs=-1)) == 1
 
 
-def test_compute_threads_runs_the_engine_on_its_threads_and_the_blas_on_one():
+def test_compute_threads_gives_the_blas_the_threads_and_keeps_the_engine_on_one():
     from threadpoolctl import threadpool_info
 
     from rnnlab.nn import parallel
-    from rnnlab.runner.threads import compute_threads
+    from rnnlab.runner.threads import compute_threads, current_threads
 
-    with compute_threads(3):
-        assert parallel.get_num_threads() == 3
+    with compute_threads(1):
+        assert current_threads() == 1
         assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
-    assert parallel.get_num_threads() == 1
+    with compute_threads(2):
+        assert current_threads() == 2
+        assert parallel.get_num_threads() == 1
+    assert current_threads() == 1
 
 
 def test_a_checkpoint_records_the_thread_count_and_a_resume_on_another_says_so(tmp_path, caplog):
     import numpy as np
 
-    from rnnlab.nn import parallel
     from rnnlab.runner.checkpoint import Checkpoint, save_checkpoint
+    from rnnlab.runner.threads import compute_threads
 
     params = {"w": np.ones(3, np.float32)}
-    parallel.set_num_threads(2)
-    try:
+    with compute_threads(2):
         save_checkpoint(tmp_path / "last.npz", params, {}, [], {"step": 1})
-    finally:
-        parallel.set_num_threads(1)
     ckpt = Checkpoint(tmp_path / "last.npz")
     assert ckpt.meta["threads"] == 2
     with caplog.at_level("WARNING", logger="rnnlab"):

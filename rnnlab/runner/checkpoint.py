@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.errors import CheckpointError
-from rnnlab.nn import parallel
+from rnnlab.runner.threads import current_threads
 
 log = logging.getLogger("rnnlab")
 
@@ -47,7 +47,7 @@ def save_checkpoint(path: Path, params: dict, optim_state: dict, states: list, m
     for layer, state in enumerate(states):
         arrays.update({f"state/{layer}/{i}": a for i, a in enumerate(state)})
     # the thread count splits each step's work differently: bitwise resume holds for the same count
-    arrays["meta"] = np.array(json.dumps(dict(meta, threads=parallel.get_num_threads())))
+    arrays["meta"] = np.array(json.dumps(dict(meta, threads=current_threads())))
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
@@ -162,7 +162,7 @@ class Checkpoint:
 
     def load_into(self, params: dict) -> None:
         self.check_params(params)
-        saved, now = self.meta.get("threads"), parallel.get_num_threads()
+        saved, now = self.meta.get("threads"), current_threads()
         if saved is not None and saved != now:
             log.warning(
                 "resuming on %d thread(s), the checkpoint's run used %d: the rest of the run "
