@@ -81,9 +81,9 @@ class Chunks:
 
 @contextmanager
 def threads(count: int):
-    """Compute on ``count`` threads, as ``rnnlab threads=count`` does: the engine's own
-    batch-parallel threads with its BLAS on one (``rnnlab.runner.threads.compute_threads``),
-    and torch (if imported) on ``count`` threads."""
+    """Compute on ``count`` threads, as ``rnnlab threads=count`` does: OpenBLAS on ``count``
+    threads around the engine's single-threaded gate work
+    (``rnnlab.runner.threads.compute_threads``), and torch (if imported) on ``count``."""
     import sys
 
     from rnnlab.runner.threads import compute_threads

@@ -8,6 +8,7 @@ colour-blind-safe palette; legends sit outside the data; log axes label their de
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -99,7 +100,7 @@ def _plot_metric(ax, records, metric: str) -> None:
         if steps:
             ax.plot(steps, values, label=f"{split}/{metric}", **style)
     for (name, value), dashes in zip(
-        sorted(_baselines(records, metric).items()), BASELINE_DASHES * 4, strict=False
+        sorted(_baselines(records, metric).items()), itertools.cycle(BASELINE_DASHES)
     ):
         ax.axhline(value, color="0.35", lw=1, dashes=dashes, label=f"baseline: {name}")
     ax.set_xlabel("training step")
