@@ -27,6 +27,20 @@ TINY_DIFFERENCE = [
 ]
 
 
+def readme_example(name: str) -> str:
+    """The code block that follows ``<!-- example: NAME -->`` in the README.
+
+    Every worked example of the plugin guide carries such a marker, and a test runs it, so the
+    guide cannot drift from the code.
+    """
+    lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    start = lines.index(f"<!-- example: {name} -->") + 1
+    if not lines[start].startswith("```"):
+        raise ValueError(f"README: no code block right after the marker of example {name!r}")
+    end = lines.index("```", start + 1)
+    return "\n".join(lines[start + 1 : end]) + "\n"
+
+
 def rnnlab_command() -> str:
     """The installed ``rnnlab`` console script of the interpreter running the tests."""
     path = Path(sys.executable).parent / "rnnlab"
