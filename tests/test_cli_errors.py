@@ -665,7 +665,7 @@ def test_store_in_a_read_only_folder(bad_input, tmp_path):
 def test_store_that_is_not_a_database(bad_input, tmp_path, command):
     uri = broken_store(tmp_path)
     if command[0] == "upload":
-        from rnnlab.tracking.mlflow_backlog import Backlog
+        from rnnlab.mlflow_plugin.backlog import Backlog
 
         Backlog("0123456789abcdef0123456789abcdef", uri).save(tmp_path / "runs/earlier")
     bad_input(

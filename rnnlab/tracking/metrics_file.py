@@ -12,9 +12,8 @@ import os
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
+from rnnlab.names import METRICS_FILE
 from rnnlab.plugins.hookspecs import hookimpl
-
-METRICS_FILE = "metrics.jsonl"
 
 Record = tuple[int, dict[str, float]]
 
