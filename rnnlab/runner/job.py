@@ -106,7 +106,8 @@ def resumed_config(
     else comes from the run's own config.
     """
     from rnnlab.cli import to_run_config
-    from rnnlab.config.store import GROUP_BASES, run_schema
+    from rnnlab.config.composed import run_schema
+    from rnnlab.config.store import GROUP_BASES
     from rnnlab.runner.resume import find_run_dir
 
     run_dir = find_run_dir(reference)
