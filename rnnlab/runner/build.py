@@ -12,6 +12,7 @@ import numpy as np
 from rnnlab.config.schema import RunConfig
 from rnnlab.data.base import Dataset
 from rnnlab.errors import PluginError
+from rnnlab.nn.cell_contract import CellUnderTest, check_shapes
 from rnnlab.nn.model import CellFactory, RecurrentModel
 from rnnlab.nn.optim import Optimizer
 from rnnlab.nn.schedules import Schedule
@@ -40,13 +41,12 @@ def build_dataset(conf: RunConfig, registry: Registry) -> Dataset:
 
 
 def check_cell_contract(reg: Registration, cell_options: dict) -> None:
-    """Run the conformance kit's shape check on a small cell; PluginError if it fails.
+    """Check the shapes of a small cell (``check_shapes``, also in the conformance kit);
+    PluginError if it fails.
 
     A cell whose arrays have the wrong shape would otherwise fail deep inside the
     model with a NumPy broadcasting error that names neither the cell nor its plugin.
     """
-    from rnnlab.testing.conformance import CellUnderTest, check_shapes
-
     try:
         check_shapes(CellUnderTest(reg.obj, cell_options))
     except Exception as exc:
