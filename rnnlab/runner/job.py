@@ -19,6 +19,7 @@ from rnnlab.config.schema import RunConfig
 from rnnlab.config.store import GROUP_BASES
 from rnnlab.errors import RnnlabError, storage_error
 from rnnlab.plugins.registry import Registry, get_registry
+from rnnlab.plugins.run import Run
 from rnnlab.runner.build import build_dataset, build_model, build_optimizer, build_schedule
 from rnnlab.runner.checkpoint import LAST, Checkpoint, remove_partial_writes
 from rnnlab.runner.interruption import RunInterrupted, interrupted_message, sigterm_as_interrupt
@@ -29,7 +30,6 @@ from rnnlab.runner.run_context import (
     OVERRIDES_TAG,
     PID_TAG,
     RUN_DIR_META,
-    Run,
 )
 from rnnlab.runner.run_dir import (
     CONFIG_FILE,
