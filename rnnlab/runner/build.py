@@ -24,6 +24,7 @@ from rnnlab.runner.memory import (
     check_fits,
     estimate,
 )
+from rnnlab.runner.optimizer_contract import check_optimizer_contract
 
 HEAD_FOR_TASK = {"lm": "per_step"}
 #: the embedding width when model.embed_size is 0: the vocabulary size, up to this bound
@@ -114,6 +115,9 @@ def build_model(conf: RunConfig, dataset: Dataset, registry: Registry) -> Recurr
     if it would not fit."""
     reg = registry.get("cell", conf.cell.name)
     check_cell_contract(reg, options(conf.cell))
+    # before the memory estimate, which builds the optimizer over a probe
+    optimizer = registry.get("optimizer", conf.optimizer.name)
+    check_optimizer_contract(optimizer, conf.optimizer, np.dtype(conf.dtype))
     make_cell = partial(reg.obj, **options(conf.cell))
     check_fits(
         memory_need(conf, dataset, make_cell, registry),
