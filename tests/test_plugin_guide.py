@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from mlflow.tracking import MlflowClient
 
 from tests_support import TINY_DIFFERENCE, readme_example
@@ -53,3 +54,23 @@ def test_the_command_example_runs_from_the_installed_command(plugin_dist, run_rn
         1,
         "rnnlab: error: run has no val/nope; name a logged metric with --metric\n",
     )
+
+
+def test_the_optimizer_example_trains_and_checkpoints_its_state(plugin_dist, run_rnnlab, tmp_path):
+    plugin_dist(
+        "rnnlab-heavyball",
+        {"heavyball": "guide_heavyball"},
+        {"guide_heavyball": readme_example("optimizer")},
+    )
+    proc = run_rnnlab(
+        "optimizer=heavyball",
+        "optimizer.momentum=0.8",
+        *TINY_DIFFERENCE,
+        "tracking.trackers=[metrics_file]",
+        "hydra.run.dir=run",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "test, best checkpoint" in proc.stderr
+    with np.load(tmp_path / "run" / "last.npz") as ckpt:
+        velocity = [k for k in ckpt.files if k.startswith("optim/velocity/")]
+    assert velocity and len(velocity) == sum(k.startswith("param/") for k in ckpt.files)

@@ -13,7 +13,7 @@ from rnnlab.errors import RnnlabError
 from rnnlab.mlflow_plugin.backlog import Backlog
 from rnnlab.mlflow_plugin.tracker import MlflowTracker, check_reachable
 from rnnlab.plugins.manager import LoadedPlugins
-from rnnlab.runner.run_context import Run
+from rnnlab.plugins.run import Run
 from rnnlab.tracking.metrics_file import MetricsFileTracker
 from tests_support import REPO, free_port
 

@@ -1,52 +1,13 @@
-"""The ``Run``: what lifecycle hooks (trackers, callbacks) see of a job."""
+"""The tags and ``meta`` keys the runner gives a ``Run`` (which lives in ``rnnlab.plugins.run``,
+the plugin contract, and is re-exported here, with the tags of ``rnnlab.names``, for trackers
+that import them from this module)."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
-from pathlib import Path
+from rnnlab.names import COPIED_FROM_TAG, HOST_TAG, OVERRIDES_TAG, PID_TAG
+from rnnlab.plugins.run import Run
 
-from pluggy import HookRelay
-
-from rnnlab.errors import RnnlabError
+__all__ = ["COPIED_FROM_TAG", "HOST_TAG", "OVERRIDES_TAG", "PID_TAG", "RUN_DIR_META", "Run"]
 
 #: ``meta`` key: the resolved directory the run trains in (a copy or a move changes it)
 RUN_DIR_META = "run_dir"
-
-
-@dataclass
-class Run:
-    """One training job.
-
-    ``config`` is the composed config as plain dicts/lists; ``params`` the same
-    flattened with dotted keys (strings, for trackers); ``meta`` is JSON-able,
-    saved in every checkpoint and restored on resume (a tracker keeps its
-    remote run id there, e.g. ``meta["mlflow_run_id"]``).
-    """
-
-    config: dict
-    params: dict[str, str]
-    run_dir: Path
-    name: str
-    tags: dict[str, str] = field(default_factory=dict)
-    meta: dict = field(default_factory=dict)
-    resumed_from_step: int = 0
-    #: the ``meta`` of the run whose directory this one was copied from (resumed in the copy):
-    #: trackers start a new record here, linked to that run's, and leave that one alone
-    copied_from: dict = field(default_factory=dict)
-    #: the plugin manager's hook relay, set by the runner while the run trains
-    hook: HookRelay | None = field(default=None, repr=False, compare=False)
-
-    def add_artifact(self, path: str | os.PathLike, artifact_path: str) -> None:
-        """Hand the file ``path`` (inside ``run_dir``) to every tracker to keep under the
-        folder ``artifact_path``: ``on_artifact`` is called on each, the caller's included.
-
-        For a tracker that writes a file the others should keep; call it from any lifecycle
-        hook but ``on_artifact`` itself (that would call back without end).
-        """
-        if self.hook is None:
-            raise RnnlabError(
-                f"run {self.name} has no trackers attached (it is not training); "
-                f"add artifacts from a lifecycle hook"
-            )
-        self.hook.on_artifact(run=self, path=Path(path), artifact_path=artifact_path)

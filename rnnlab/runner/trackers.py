@@ -6,7 +6,7 @@ from pluggy import PluginValidationError
 
 from rnnlab.errors import PluginError, RnnlabError
 from rnnlab.plugins.registry import Registration, Registry
-from rnnlab.runner.run_context import Run
+from rnnlab.plugins.run import Run
 
 
 def start_trackers(run: Run, registry: Registry) -> list[object]:

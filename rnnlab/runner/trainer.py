@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from pluggy import HookRelay
 from rnnlab.config.schema import RunConfig
 from rnnlab.data.base import Dataset
 from rnnlab.errors import RnnlabError
+from rnnlab.files import write_text_atomically
 from rnnlab.names import PROFILES_FILE
 from rnnlab.nn.losses import LN2
 from rnnlab.nn.model import RecurrentModel
@@ -51,6 +51,14 @@ NONFINITE_QUIETLY: dict[str, Any] = dict(over="ignore", invalid="ignore", divide
 
 class TrainingDiverged(RnnlabError):
     """The loss or the gradient became NaN or infinite."""
+
+
+def diverged(what: str, last_finite_norm: float) -> TrainingDiverged:
+    """The one line for a run that diverged: ``what`` happened, and the fix."""
+    return TrainingDiverged(
+        f"training diverged {what} (last finite gradient norm {last_finite_norm:.4g}); "
+        f"lower optimizer.lr or set optimizer.clip_norm"
+    )
 
 
 class Trainer:
@@ -122,10 +130,8 @@ class Trainer:
             self.skipped_steps += 1
             final = self.model.initial_state(self.batch_size)  # not carried on: may be non-finite
         else:
-            raise TrainingDiverged(
-                f"training diverged at step {self.step + 1}: loss {loss}, gradient norm {norm} "
-                f"(last finite gradient norm {self.last_finite_norm:.4g}); lower optimizer.lr "
-                f"or set optimizer.clip_norm"
+            raise diverged(
+                f"at step {self.step + 1}: loss {loss}, gradient norm {norm}", self.last_finite_norm
             )
 
         self.step += 1
@@ -212,10 +218,8 @@ class Trainer:
     def save(self, best: bool) -> None:
         """Write ``last.npz`` (and ``best.npz``); never a checkpoint with non-finite parameters."""
         if not self.params_finite():
-            raise TrainingDiverged(
-                f"training diverged by step {self.step}: the parameters are no longer finite "
-                f"(last finite gradient norm {self.last_finite_norm:.4g}); lower optimizer.lr "
-                f"or set optimizer.clip_norm"
+            raise diverged(
+                f"by step {self.step}: the parameters are no longer finite", self.last_finite_norm
             )
         run_dir = Path(self.run.run_dir)
         for name, is_best in [(LAST, False)] + ([(BEST, True)] if best else []):
@@ -232,9 +236,7 @@ class Trainer:
             return
         self.profiles[f"step {self.step}"] = [float(v) for v in profile]
         path = Path(self.run.run_dir) / PROFILES_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.profiles))
-        os.replace(tmp, path)
+        write_text_atomically(path, json.dumps(self.profiles), durable=False)
 
     def check_checkpoint(self, ckpt: Checkpoint) -> None:
         """Raise CheckpointError unless ``ckpt`` fits this model, optimizer and loop."""
