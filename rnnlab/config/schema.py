@@ -16,7 +16,6 @@ from rnnlab.config.checks import (
     below,
     checked,
     fraction,
-    no_password,
     non_negative,
     one_of,
     positive,
@@ -100,10 +99,11 @@ class SampleConfig:
 
 @dataclass
 class TrackingConfig:
+    """The trackers of a run; each registered tracker's config dataclass adds its options here
+    (``rnnlab.config.store.run_schema``: the MLflow plugin's ``experiment`` and
+    ``tracking_uri``)."""
+
     trackers: list[str] = field(default_factory=lambda: ["metrics_file", "mlflow"])
-    experiment: str = "rnnlab"
-    #: None: MLFLOW_TRACKING_URI if set, else MLflow's default (sqlite:///mlflow.db in the cwd)
-    tracking_uri: str | None = checked(None, no_password(), optional=True)
     run_name: str | None = None
 
 
