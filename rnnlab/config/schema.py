@@ -7,6 +7,7 @@ Hydra's ConfigStore, so each is both the schema and the defaults.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ from omegaconf import MISSING
 
 from rnnlab.config.checks import (
     below,
+    check_value,
     checked,
     fraction,
     no_password,
@@ -21,6 +23,7 @@ from rnnlab.config.checks import (
     one_of,
     positive,
 )
+from rnnlab.errors import ConfigError
 
 
 @dataclass
@@ -98,6 +101,15 @@ class SampleConfig:
     prime: str = "\n"
 
 
+def check_sample_option(key: str, field_name: str, value: Any, separator: str = " ") -> None:
+    """Check ``value`` by the rule of ``SampleConfig.<field_name>``; the ConfigError names it
+    ``key`` (``--top-k``, a column of a model's input)."""
+    rule = next(
+        f.metadata["rule"] for f in dataclasses.fields(SampleConfig) if f.name == field_name
+    )
+    check_value(key, value, rule, separator=separator)
+
+
 @dataclass
 class TrackingConfig:
     trackers: list[str] = field(default_factory=lambda: ["metrics_file", "mlflow"])
@@ -105,6 +117,17 @@ class TrackingConfig:
     #: None: MLFLOW_TRACKING_URI if set, else MLflow's default (sqlite:///mlflow.db in the cwd)
     tracking_uri: str | None = checked(None, no_password(), optional=True)
     run_name: str | None = None
+    #: log the best checkpoint of a finished run as the MLflow model ``model`` (about 1.5 s)
+    log_model: bool = True
+    #: register that model in the MLflow Model Registry under this name
+    register_model: str | None = None
+
+    def check(self, prefix: str) -> None:
+        if self.register_model and not self.log_model:
+            raise ConfigError(
+                f"{prefix}register_model={self.register_model} needs the model logged: "
+                f"drop {prefix}log_model=false"
+            )
 
 
 @dataclass

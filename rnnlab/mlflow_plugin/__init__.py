@@ -1,0 +1,1 @@
+"""rnnlab's MLflow plugin: the tracker, sweeps' parent runs, report and upload."""
