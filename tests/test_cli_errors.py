@@ -158,6 +158,10 @@ CONFIG_CASES = {
         ["optimizer=sgd", "optimizer.momentum=1.5"],
         ["optimizer.momentum=1.5", "[0, 1.0)"],
     ),
+    "register a model that is not logged": (
+        ["tracking.register_model=mine", "tracking.log_model=false"],
+        ["tracking.register_model=mine needs the model logged: drop tracking.log_model=false"],
+    ),
     "nesterov without momentum": (
         ["optimizer=sgd", "optimizer.nesterov=true", *TINY_DIFFERENCE],
         ["optimizer.nesterov=true needs optimizer.momentum > 0"],

@@ -93,14 +93,10 @@ def sample_command(argv: list[str]) -> None:
 def check_flags(args: argparse.Namespace, names: tuple[str, ...]) -> None:
     """Check each flag by the range rule of the ``sample`` config field of the same name; a
     ConfigError names the flag as typed (``--top-k``)."""
-    import dataclasses
+    from rnnlab.config.schema import check_sample_option
 
-    from rnnlab.config.checks import check_value
-    from rnnlab.config.schema import SampleConfig
-
-    rules = {f.name: f.metadata["rule"] for f in dataclasses.fields(SampleConfig) if f.metadata}
     for name in names:
-        check_value("--" + name.replace("_", "-"), getattr(args, name), rules[name], separator=" ")
+        check_sample_option("--" + name.replace("_", "-"), name, getattr(args, name))
 
 
 def evaluate_command(argv: list[str]) -> None:

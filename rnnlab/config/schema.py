@@ -7,6 +7,7 @@ Hydra's ConfigStore, so each is both the schema and the defaults.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ from omegaconf import MISSING
 
 from rnnlab.config.checks import (
     below,
+    check_value,
     checked,
     fraction,
     non_negative,
@@ -95,6 +97,15 @@ class SampleConfig:
     #: sample among the most likely characters whose probabilities sum to top_p (nucleus)
     top_p: float = checked(1.0, fraction(include_one=True))
     prime: str = "\n"
+
+
+def check_sample_option(key: str, field_name: str, value: Any, separator: str = " ") -> None:
+    """Check ``value`` by the rule of ``SampleConfig.<field_name>``; the ConfigError names it
+    ``key`` (``--top-k``, a column of a model's input)."""
+    rule = next(
+        f.metadata["rule"] for f in dataclasses.fields(SampleConfig) if f.name == field_name
+    )
+    check_value(key, value, rule, separator=separator)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
+from typing import Protocol
 
 import numpy as np
 
@@ -66,6 +67,16 @@ def check_request(split: str, batch_size: int, bptt: int) -> None:
 def check_index(split: str, index: int, count: int) -> None:
     if not 0 <= index < count:
         raise IndexError(f"batch {index} of split '{split}' does not exist; it has {count}")
+
+
+class DataShape(Protocol):
+    """What a model is built from: the task and sizes of a ``Dataset`` (see there)."""
+
+    task: str
+    vocab_size: int | None
+    input_size: int | None
+    output_size: int
+    seq_len: int | None
 
 
 class Dataset(abc.ABC):

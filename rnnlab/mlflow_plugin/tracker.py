@@ -223,6 +223,14 @@ class MlflowTracker:
         self._flush()
         if self.best_checkpoint is not None:
             self._log_artifact(self.best_checkpoint, CHECKPOINTS_ARTIFACT_PATH)
+        if (
+            status == "FINISHED"
+            and self.backlog is None
+            and run.config["tracking"].get("log_model")
+        ):
+            from rnnlab.mlflow_plugin.model import log_run_model
+
+            log_run_model(self.uri, self.run_id, run)
         error = first_line(error or "")[:MAX_TAG_VAL_LENGTH] or None
         if error:
             self._send("set_tag", "error", error)
