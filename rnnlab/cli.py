@@ -121,14 +121,22 @@ def parallel_workers(hydra_cfg: DictConfig) -> int:
 def run_hydra_job(cfg: DictConfig, hydra_cfg: DictConfig) -> float:
     """``run_job`` with what Hydra decided: the job's output directory (claimed before Hydra
     started, or made by Hydra for a sweep's job: locked here, so the job trains in it as it
-    is), its overrides, and the launcher's parallel workers."""
+    is), its overrides, the launcher's parallel workers, and in a sweep the keys it varies."""
     from rnnlab.runner.job import run_job
+    from rnnlab.sweep_keys import SWEPT_KEYS_ENV
 
     conf = to_run_config(cfg)
     run_dir = Path(hydra_cfg.runtime.output_dir)
+    swept = os.environ.get(SWEPT_KEYS_ENV)
     lock = None if conf.resume else lock_run_dir(run_dir)
     try:
-        return run_job(conf, run_dir, list(hydra_cfg.overrides.task), parallel_workers(hydra_cfg))
+        return run_job(
+            conf,
+            run_dir,
+            list(hydra_cfg.overrides.task),
+            parallel_workers(hydra_cfg),
+            swept=None if swept is None else [k for k in swept.split(",") if k],
+        )
     finally:
         if lock is not None:
             lock.release()

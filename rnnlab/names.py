@@ -14,6 +14,12 @@ SWEEP_DIR_TAG = "rnnlab.sweep_dir"
 HOST_TAG, PID_TAG, OVERRIDES_TAG = "rnnlab.host", "rnnlab.pid", "rnnlab.overrides"
 #: a run resumed in a copy of another run's directory: that directory
 COPIED_FROM_TAG = "rnnlab.copied_from"
+#: the commit of the git checkout a run was started in (MLflow shows it as the run's version)
+GIT_COMMIT_TAG = "git.commit"
+
+# -- environment -------------------------------------------------------------------------------
+#: set by a sweep for its jobs: the keys it varies, comma-separated (they name the jobs' runs)
+SWEPT_KEYS_ENV = "RNNLAB_SWEPT_KEYS"
 
 # -- files in a run directory -----------------------------------------------------------------
 #: the run's composed config; a run directory holds it once its run has started

@@ -22,6 +22,7 @@ from rnnlab.errors import RnnlabError, storage_error
 from rnnlab.plugins.registry import get_registry
 from rnnlab.plugins.sweep_context import Sweep
 from rnnlab.sweep_failures import FAILURES_ENV, end_failure_records, start_failure_records
+from rnnlab.sweep_keys import SWEPT_KEYS_ENV, swept_keys
 from rnnlab.sweep_orphans import SWEEP_PROCESS_ENV, export_sweep_process
 
 
@@ -43,7 +44,9 @@ def sweep_of(config: DictConfig) -> Sweep:
     with open_dict(job_config):
         del job_config["hydra"]
     plain = cast(dict, OmegaConf.to_container(job_config, resolve=True))
-    return Sweep(Path(str(config.hydra.sweep.dir)), list(config.hydra.overrides.task), plain)
+    overrides = list(config.hydra.overrides.task)
+    params = config.hydra.sweeper.get("params") or {}
+    return Sweep(Path(str(config.hydra.sweep.dir)), overrides, plain, swept_keys(overrides, params))
 
 
 def hooks() -> HookRelay:
@@ -81,6 +84,7 @@ class SweepCallback(Callback):
         self.failures = start_failure_records(str(config.hydra.sweep.dir))
         export_sweep_process()
         sweep = sweep_of(config)
+        sweep.job_env[SWEPT_KEYS_ENV] = ",".join(sweep.swept)
         hooks().on_sweep_start(sweep=sweep)
         self.sweep = sweep
         os.environ.update(sweep.job_env)

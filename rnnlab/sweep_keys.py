@@ -7,8 +7,9 @@ from collections.abc import Iterable, Sequence
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-#: the environment variable that hands them to the jobs, comma-separated
-SWEPT_KEYS_ENV = "RNNLAB_SWEPT_KEYS"
+from rnnlab.names import SWEPT_KEYS_ENV
+
+__all__ = ["SWEPT_KEYS_ENV", "swept_keys"]
 
 
 def swept_keys(overrides: Sequence[str], sweeper_params: Iterable[str] = ()) -> list[str]:

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
+from tests_support import rnnlab_experiment
+
 pytestmark = pytest.mark.slow
 
 SMALL_CHARS = [
@@ -26,8 +28,7 @@ SMALL_CHARS = [
 
 def only_run(tmp_path):
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    [exp] = [e for e in client.search_experiments() if e.name == "rnnlab"]
-    [run] = client.search_runs([exp.experiment_id])
+    [run] = client.search_runs([rnnlab_experiment(client).experiment_id])
     return client, run
 
 
@@ -61,7 +62,7 @@ def chars_run(tmp_path_factory):
 def test_run_is_finished_with_a_readable_name(chars_run):
     _, _, run = chars_run
     assert run.info.status == "FINISHED"
-    assert run.info.run_name == "lstm-chars-h32"
+    assert run.info.run_name == "lstm chars hidden_size=32 bptt=16 steps=30"
 
 
 def test_params_are_the_flattened_config(chars_run):
@@ -87,10 +88,26 @@ def test_gradient_norms_are_logged(chars_run):
     assert "grad/dh_first" in m and "grad/dh_last" in m
 
 
-def test_context_baselines_are_logged_and_ordered(chars_run):
+def test_context_baselines_are_params_of_the_run_not_metrics_to_plot(chars_run):
     _, _, run = chars_run
-    m = run.data.metrics
-    assert m["data/uniform_bpc"] > m["data/unigram_bpc"] > m["data/bigram_bpc"] > 0
+    p = {k: float(v) for k, v in run.data.params.items() if k.startswith("data.baseline.")}
+    assert p["data.baseline.uniform_bpc"] > p["data.baseline.unigram_bpc"]
+    assert p["data.baseline.unigram_bpc"] > p["data.baseline.bigram_bpc"] > 0
+    assert not [k for k in run.data.metrics if k.startswith("data/")]
+
+
+def test_the_dataset_is_the_runs_input(chars_run):
+    _, _, run = chars_run
+    [data] = run.inputs.dataset_inputs
+    assert data.dataset.name == "chars" and data.dataset.source_type == "code"
+    assert [(t.key, t.value) for t in data.tags] == [("mlflow.data.context", "training")]
+
+
+def test_mlflows_system_tags_fill_the_uis_columns(chars_run):
+    _, _, run = chars_run
+    tags = run.data.tags
+    assert tags["mlflow.source.name"] == "rnnlab" and tags["mlflow.user"]
+    assert tags["mlflow.note.content"].startswith("`rnnlab cell=lstm data=chars")
 
 
 def test_artifacts_are_kept(chars_run):
@@ -182,7 +199,7 @@ def test_resumed_run_equals_an_uninterrupted_one(run_rnnlab, tmp_path):
     assert train_val_metrics("whole") == train_val_metrics("part")
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     [part_run] = client.search_runs(
-        client.get_experiment_by_name("rnnlab").experiment_id, "attributes.run_name = 'part'"
+        client.get_experiment_by_name("rnnlab-chars").experiment_id, "attributes.run_name = 'part'"
     )
     steps = [m.step for m in client.get_metric_history(part_run.info.run_id, "train/loss")]
     assert steps == [5, 10, 15, 20, 25, 30, 35, 40]
@@ -209,8 +226,9 @@ def test_a_finished_run_ends_by_saying_its_test_metrics_and_where_to_look(run_rn
     )
     assert where == f"run directory: {tmp_path / 'the-run'}"
     assert mlflow == (
-        f"MLflow run {run.info.run_name} ({run.info.run_id}), experiment rnnlab: "
-        f"mlflow ui --host 127.0.0.1 --backend-store-uri sqlite:///{tmp_path}/mlflow.db"
+        f"MLflow run '{run.info.run_name}': http://127.0.0.1:5000/#/experiments/"
+        f"{run.info.experiment_id}/runs/{run.info.run_id} (serve it: mlflow ui --host 127.0.0.1 "
+        f"--backend-store-uri sqlite:///{tmp_path}/mlflow.db)"
     )
 
 

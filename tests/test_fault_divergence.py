@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
+from tests_support import rnnlab_experiment
+
 pytestmark = pytest.mark.slow
 
 #: SGD at lr 10 with no clipping blows a relu rnn up within a few steps (at step 4 here)
@@ -82,7 +84,7 @@ NAN_DATA = [
 
 def the_run(tmp_path):
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    [run] = client.search_runs([client.get_experiment_by_name("rnnlab").experiment_id])
+    [run] = client.search_runs([rnnlab_experiment(client).experiment_id])
     return client, run
 
 

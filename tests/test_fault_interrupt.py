@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests_support import PAUSE_PLUGIN, rnnlab_command, wait_until_paused
+from tests_support import PAUSE_PLUGIN, rnnlab_command, rnnlab_experiment, wait_until_paused
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +56,7 @@ def test_a_stopped_run_is_killed_with_one_line_and_resumes_to_finished(
         f"(its last checkpoint)"
     )
     client = MlflowClient(tracking_uri=store)
-    [run] = client.search_runs([client.get_experiment_by_name("rnnlab").experiment_id])
+    [run] = client.search_runs([rnnlab_experiment(client).experiment_id])
     assert run.info.status == "KILLED"
     assert run.data.tags["error"].startswith("run interrupted at step 25")
 

@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from rnnlab import files
 from rnnlab.runner import checkpoint
-from tests_support import metric_points, start_rnnlab
+from tests_support import metric_points, rnnlab_experiment, start_rnnlab
 
 #: checkpoints at steps 2, 4 and 6 of ~17 MB each (float64 parameters and Adagrad sums of a
 #: wide LSTM): a write takes long enough (~0.1 s) for the kill to land in the middle of it;
@@ -135,7 +135,7 @@ def test_a_run_killed_while_writing_a_checkpoint_resumes_to_the_same_parameters_
     with np.load(killed_dir / "last.npz") as last:
         assert json.loads(str(last["meta"]))["step"] == 2
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    experiment = client.get_experiment_by_name("rnnlab").experiment_id
+    experiment = rnnlab_experiment(client).experiment_id
     [killed] = client.search_runs([experiment], "attributes.run_name = 'killed'")
     assert killed.info.status == "RUNNING"
 

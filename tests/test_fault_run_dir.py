@@ -19,6 +19,7 @@ from tests_support import (
     files_of,
     metric_points,
     mlflow_runs,
+    rnnlab_experiment,
     start_rnnlab,
     wait_until_paused,
 )
@@ -51,7 +52,7 @@ def only_error_line(proc) -> str:
 
 def the_runs(tmp_path: Path) -> list:
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    return client, client.search_runs([client.get_experiment_by_name("rnnlab").experiment_id])
+    return client, client.search_runs([rnnlab_experiment(client).experiment_id])
 
 
 def test_two_runs_started_in_the_same_second_get_their_own_directories(tmp_path):

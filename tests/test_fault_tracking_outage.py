@@ -16,6 +16,7 @@ from tests_support import (
     free_port,
     metric_points,
     rnnlab_command,
+    rnnlab_experiment,
     start_mlflow_server,
     stop_process_group,
     wait_until_paused,
@@ -125,7 +126,7 @@ def test_the_server_dying_mid_run_loses_nothing_once_it_is_back_and_uploaded(
 
     start()
     client = MlflowClient(tracking_uri=url)
-    [run] = client.search_runs([client.get_experiment_by_name("rnnlab").experiment_id])
+    [run] = client.search_runs([rnnlab_experiment(client).experiment_id])
     assert run.info.status == "RUNNING"
     assert [m.step for m in client.get_metric_history(run.info.run_id, "train/loss")] == [5, 10]
     up = run_rnnlab("upload", str(run_dir))
@@ -165,7 +166,7 @@ def test_the_server_back_mid_run_gets_what_it_missed_at_the_next_checkpoint(
         f"rnnlab: MLflow logging to {url} works again; sent what it missed"
     )
     client = MlflowClient(tracking_uri=url)
-    [run] = client.search_runs([client.get_experiment_by_name("rnnlab").experiment_id])
+    [run] = client.search_runs([rnnlab_experiment(client).experiment_id])
     assert run.info.status == "FINISHED"
     local, remote = metric_points(client, run)
     assert remote == local

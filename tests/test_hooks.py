@@ -281,7 +281,7 @@ def of(calls, hook):
 
 
 def test_hook_register_cells(calls):
-    assert of(calls, "on_run_start")[0]["name"] == "echo_rnn-tiny-h128"
+    assert of(calls, "on_run_start")[0]["name"] == "echo_rnn tiny steps=4"
 
 
 def test_hook_register_datasets(calls):

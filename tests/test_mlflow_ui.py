@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests_support import mlflow_server, rnnlab_command
+from rnnlab.mlflow_plugin.links import LOCAL_UI
+from tests_support import mlflow_server, rnnlab_command, rnnlab_experiment
 
 pytestmark = pytest.mark.slow
 
@@ -59,32 +60,53 @@ def chromium_in_ci() -> None:
         pytest.fail(f"CI=true: {NEEDS_BROWSER}", pytrace=False)
 
 
+SINGLE = ["cell=gru", "data=chars", "model.hidden_size=16", "bptt=16", "train.steps=20"]
+
+
+def printed_link(output: str, prefix: str) -> str:
+    """The URL on the line of ``output`` that starts with ``prefix``."""
+    [line] = [ln for ln in output.splitlines() if ln.startswith(prefix)]
+    return next(word for word in line.split() if word.startswith("http://"))
+
+
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
-    """Run the sweep into a new sqlite store; returns (store uri, parent run, child runs)."""
+    """The sweep, then one single run, into a new sqlite store; returns (store uri, parent run,
+    child runs, the single run, the links rnnlab printed: runs table, charts, run page)."""
     tmp = tmp_path_factory.mktemp("ui_sweep")
     store = f"sqlite:///{tmp}/mlflow.db"
-    proc = subprocess.run(
-        [rnnlab_command(), *SWEEP],
-        cwd=tmp,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "MLFLOW_TRACKING_URI": store},
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr
+
+    def rnnlab(*args: str) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            [rnnlab_command(), *args],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "MLFLOW_TRACKING_URI": store},
+            timeout=600,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    swept, single = rnnlab(*SWEEP), rnnlab(*SINGLE)
+    links = {
+        "runs": printed_link(swept.stdout, "the sweep's runs in MLflow:"),
+        "charts": printed_link(swept.stdout, "their charts:"),
+        "run": printed_link(single.stderr, "MLflow run "),
+    }
     client = MlflowClient(tracking_uri=store)
-    runs = client.search_runs([client.get_experiment_by_name("rnnlab").experiment_id])
-    [parent] = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    runs = client.search_runs([rnnlab_experiment(client).experiment_id])
+    [parent] = [r for r in runs if "best_run" in r.data.tags]
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    [one] = [r for r in runs if r not in children and r != parent]
     assert len(children) == 3
-    return store, parent, children
+    return store, parent, children, one, links
 
 
 @pytest.fixture(scope="module")
 def ui_url(sweep, tmp_path_factory):
     """``mlflow ui`` on 127.0.0.1 over the sweep's store, until the module's tests are done."""
-    store, _, _ = sweep
+    store = sweep[0]
     with mlflow_server("ui", store, tmp_path_factory.mktemp("ui_server") / "server.log") as url:
         yield url
 
@@ -142,25 +164,15 @@ def page_text(driver) -> str:
     return driver.find_element(By.TAG_NAME, "body").text
 
 
-def open_sweep(driver, url: str, sweep) -> None:
-    """Open the experiment's runs page and expand the sweep's parent run to show its jobs."""
-    _, parent, children = sweep
-    driver.get(
-        f"{url}/#/experiments/{parent.info.experiment_id}/runs?workflowType=machine_learning"
-    )
-    wait_for(driver, lambda d: parent.info.run_name in page_text(d), "the sweep's parent run")
+def open_link(driver, ui_url: str, link: str, expected: list[str]) -> None:
+    """Open a link rnnlab printed (on the UI at ``ui_url``) and wait for ``expected`` texts."""
+    driver.get(link.replace(LOCAL_UI, ui_url))
+    wait_for(driver, lambda d: all(e in page_text(d) for e in expected), f"{expected}")
     for close in driver.find_elements(
         By.CSS_SELECTOR, "button[data-component-id='mlflow.assistant.chat_panel.close']"
     ):
         close.click()
-    click(driver, "button[aria-label='Toggle sidebar']")
-    click(
-        driver,
-        f"[role=row][row-id='{parent.info.run_id}'] "
-        "button[data-component-id$='runnamecellrenderer.tsx_46']",
-    )
-    names = [r.info.run_name for r in children]
-    wait_for(driver, lambda d: all(n in page_text(d) for n in names), f"the jobs {names}")
+    assert "Detect Issues" not in page_text(driver)  # the GenAI overview
 
 
 def toggle_columns(driver, labels: list[str]) -> None:
@@ -186,32 +198,32 @@ def row_text(driver, run) -> str:
     )
 
 
-def test_the_experiment_page_lists_every_job_with_its_params_and_metrics(
+def test_the_printed_run_link_lands_on_the_runs_page(sweep, ui_url, browser, screenshot_dir):
+    _, _, _, one, links = sweep
+    browser.set_window_size(1600, 900)
+    open_link(browser, ui_url, links["run"], [one.info.run_name, "val/best_loss"])
+    assert f"/runs/{one.info.run_id}" in browser.current_url
+    browser.save_screenshot(str(screenshot_dir / "mlflow_ui_run.png"))
+
+
+def test_the_printed_sweep_link_lists_its_jobs_apart_with_data_and_model(
     sweep, ui_url, browser, screenshot_dir
 ):
-    _, _, children = sweep
+    _, _, children, one, links = sweep
+    names = [r.info.run_name for r in children]
+    assert len(set(names)) == 3
     browser.set_window_size(1600, 560)  # four rows: no blank half page in the screenshot
-    open_sweep(browser, ui_url, sweep)
+    open_link(browser, ui_url, links["runs"], names)
+    assert one.info.run_name not in page_text(browser)  # the table shows the sweep's jobs only
     toggle_columns(
         browser,
-        [
-            "Dataset",
-            "Source",
-            "Models",  # empty for rnnlab runs: untick
-            "cell.name",
-            "model.hidden_size",
-            "bptt",
-            "optimizer.lr",
-            "train/loss",
-            "val/loss",
-            "val/bpc",
-            "val/best_loss",
-        ],
+        ["cell.name", "model.hidden_size", "optimizer.lr", "val/bpc", "val/best_loss"],
     )
     for run in children:
         expected = [
             run.info.run_name,
-            run.data.params["cell.name"],
+            "chars",  # the Dataset column
+            "model",  # the Models column
             repr(run.data.metrics["val/best_loss"]),
             repr(run.data.metrics["val/bpc"]),
         ]
@@ -223,17 +235,11 @@ def test_the_experiment_page_lists_every_job_with_its_params_and_metrics(
     browser.save_screenshot(str(screenshot_dir / "mlflow_ui_runs.png"))
 
 
-def test_the_chart_view_overlays_the_loss_curves_of_every_job(
+def test_the_printed_chart_link_overlays_the_loss_curves_of_every_job(
     sweep, ui_url, browser, screenshot_dir
 ):
-    store, parent, children = sweep
-    open_sweep(browser, ui_url, sweep)
-    click(browser, "//input[@value='CHART']/ancestor::label[1]", By.XPATH)
-    # the parent logs no loss curve: keep it out of the legend
-    click(
-        browser,
-        f"[role=row][row-id='{parent.info.run_id}'] label:has(.is-visibility-toggle-checkbox)",
-    )
+    store, _, children, _, links = sweep
+    open_link(browser, ui_url, links["charts"], ["train/loss"])
     find(browser, "input[placeholder='Search metric charts']").send_keys("train/loss")
     fullscreen = "button[@data-component-id='fullscreen_button_chartcard']"
     click(

@@ -58,9 +58,9 @@ def sweep_runs(tmp_path):
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     runs = {e.name: client.search_runs([e.experiment_id]) for e in client.search_experiments()}
     assert not runs.get("Default")
-    [parent] = [r for r in runs["rnnlab"] if "mlflow.parentRunId" not in r.data.tags]
+    [parent] = [r for r in runs["rnnlab-difference"] if "mlflow.parentRunId" not in r.data.tags]
     children = [
-        r for r in runs["rnnlab"] if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+        r for r in runs["rnnlab-difference"] if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
     ]
     return client, parent, children
 
@@ -118,7 +118,8 @@ def test_the_parent_and_optuna_name_the_same_best_trial(search):
     results = optuna_results(tmp)
     assert parent.data.metrics["val/best_loss"] == best.data.metrics["val/best_loss"]
     assert results["best_value"] == pytest.approx(best.data.metrics["val/best_loss"])
-    assert parent.data.tags["best_run"] == best.info.run_name
+    assert parent.data.tags["best_run"] == best.info.run_id
+    assert parent.data.tags["best_run_name"] == best.info.run_name
     assert all(
         f"{k}={v}" in parent.data.tags["best_overrides"] for k, v in results["best_params"].items()
     )

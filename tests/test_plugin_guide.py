@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from mlflow.tracking import MlflowClient
 
-from tests_support import TINY_DIFFERENCE, readme_example
+from tests_support import TINY_DIFFERENCE, readme_example, rnnlab_experiment
 
 
 def test_the_cell_example_trains_from_the_installed_command(plugin_dist, run_rnnlab):
@@ -33,7 +33,7 @@ def test_the_tracker_example_keeps_its_file_through_the_other_trackers(
     assert rows[0] == "step,split,metric,value"
     assert any(row.startswith("2,test,test/loss,") for row in rows)
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    [run] = client.search_runs([client.get_experiment_by_name("rnnlab").experiment_id])
+    [run] = client.search_runs([rnnlab_experiment(client).experiment_id])
     assert [a.path for a in client.list_artifacts(run.info.run_id, "evaluations")] == [
         "evaluations/evals.csv"
     ]

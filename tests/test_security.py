@@ -13,7 +13,7 @@ import pytest
 from rnnlab.errors import CheckpointError, RnnlabError
 from rnnlab.mlflow_plugin.tracker import check_artifact
 from rnnlab.runner.checkpoint import Checkpoint, save_checkpoint
-from tests_support import TINY_DIFFERENCE
+from tests_support import TINY_DIFFERENCE, rnnlab_experiment
 
 PARAMS = {"cells.0.weight_hh": np.zeros((4, 4), np.float32), "head.bias": np.zeros(3, np.float32)}
 OPTIM = {"cells.0.weight_hh/sum": np.zeros((4, 4), np.float32), "steps": np.array(7)}
@@ -150,7 +150,7 @@ def test_no_environment_variable_or_secret_is_stored_with_a_run(run_rnnlab, tmp_
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    [run] = client.search_runs([client.get_experiment_by_name("rnnlab").experiment_id])
+    [run] = client.search_runs([rnnlab_experiment(client).experiment_id])
     logged = [*run.data.params.items(), *run.data.tags.items()]
     assert len(run.data.params) > 20
     env_names = set(os.environ) | set(SECRETS)

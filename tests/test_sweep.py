@@ -64,24 +64,25 @@ def test_every_job_is_a_child_of_one_parent_in_the_sweeps_experiment(failing_swe
     tmp, _, _ = failing_sweep
     _client, runs = runs_by_experiment(tmp)
     assert not runs.get("Default")
-    parents = [r for r in runs["rnnlab"] if "mlflow.parentRunId" not in r.data.tags]
+    parents = [r for r in runs["rnnlab-difference"] if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 2
-    assert len(runs["rnnlab"]) == 2 + 2 + 4
+    assert len(runs["rnnlab-difference"]) == 2 + 2 + 4
 
 
 def test_parent_holds_the_summary_and_the_best_job(failing_sweep):
     tmp, proc, _ = failing_sweep
     client, runs = runs_by_experiment(tmp)
     parent = min(
-        (r for r in runs["rnnlab"] if "mlflow.parentRunId" not in r.data.tags),
+        (r for r in runs["rnnlab-difference"] if "mlflow.parentRunId" not in r.data.tags),
         key=lambda r: r.info.start_time,
     )
     children = [
-        r for r in runs["rnnlab"] if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+        r for r in runs["rnnlab-difference"] if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
     ]
     assert parent.info.status == "FINISHED" and len(children) == 2
     best = min(children, key=lambda r: r.data.metrics["val/best_loss"])
-    assert parent.data.tags["best_run"] == best.info.run_name
+    assert parent.data.tags["best_run"] == best.info.run_id
+    assert parent.data.tags["best_run_name"] == best.info.run_name
     assert parent.data.metrics["val/best_loss"] == best.data.metrics["val/best_loss"]
     path = client.download_artifacts(parent.info.run_id, "sweep_summary.md", str(tmp))
     table = Path(path).read_text()
@@ -96,11 +97,11 @@ def test_a_failing_job_does_not_stop_the_others_and_fails_the_sweep(failing_swee
     assert "2 of 4 jobs did not finish" in bad.stderr
     _client, runs = runs_by_experiment(tmp)
     last = max(
-        (r for r in runs["rnnlab"] if "mlflow.parentRunId" not in r.data.tags),
+        (r for r in runs["rnnlab-difference"] if "mlflow.parentRunId" not in r.data.tags),
         key=lambda r: r.info.start_time,
     )
     children = [
-        r for r in runs["rnnlab"] if r.data.tags.get("mlflow.parentRunId") == last.info.run_id
+        r for r in runs["rnnlab-difference"] if r.data.tags.get("mlflow.parentRunId") == last.info.run_id
     ]
     status = sorted((r.data.tags["rnnlab.overrides"].split()[1], r.info.status) for r in children)
     assert status == [
@@ -144,7 +145,7 @@ def test_a_run_killed_hard_is_marked_killed_when_the_next_sweep_starts(run_rnnla
     while not running and time.monotonic() < deadline:
         time.sleep(0.5)
         experiment = (
-            client.get_experiment_by_name("rnnlab") if (tmp_path / "mlflow.db").exists() else None
+            client.get_experiment_by_name("rnnlab-chars") if (tmp_path / "mlflow.db").exists() else None
         )
         if experiment is not None:
             running = client.search_runs(

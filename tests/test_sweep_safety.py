@@ -19,6 +19,7 @@ from tests_support import (
     as_user_bound_by_permissions,
     read_only_folder,
     rnnlab_command,
+    rnnlab_experiment,
 )
 
 pytestmark = pytest.mark.slow
@@ -104,7 +105,7 @@ def running_children(store: Path, count: int, proc, log: Path) -> list:
         if not store.exists():
             continue
         client = open_client(f"sqlite:///{store}", create=False)  # waits while it is created
-        experiment = client.get_experiment_by_name("rnnlab")
+        experiment = rnnlab_experiment(client)
         if experiment is not None:
             runs = client.search_runs(
                 [experiment.experiment_id],
@@ -156,7 +157,7 @@ def test_killing_a_joblib_sweep_stops_its_workers_and_ends_their_runs(run_rnnlab
     if how == "Ctrl-C":  # the sweep's process ends its parent run itself
         assert client.get_run(parent).info.status == "KILLED"
     assert run_rnnlab(*TINY_DIFFERENCE).returncode == 0  # opens the store again
-    runs = client.search_runs([client.get_experiment_by_name("rnnlab").experiment_id])
+    runs = client.search_runs([rnnlab_experiment(client).experiment_id])
     statuses = {r.info.run_id: r.info.status for r in runs}
     assert statuses[parent] == "KILLED"
     assert [statuses[r.info.run_id] for r in children] == ["KILLED", "KILLED"]

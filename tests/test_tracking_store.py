@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests_support import TINY_DIFFERENCE, rnnlab_command
+from tests_support import TINY_DIFFERENCE, rnnlab_command, rnnlab_experiment
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ def test_runs_started_together_on_a_new_store_all_finish_in_it(tmp_path):
     errors = [run.communicate(timeout=600)[1] for run in runs]
     assert [run.returncode for run in runs] == [0, 0, 0], errors
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    experiment = client.get_experiment_by_name("rnnlab")
+    experiment = rnnlab_experiment(client)
     statuses = [r.info.status for r in client.search_runs([experiment.experiment_id])]
     assert statuses == ["FINISHED"] * 3
     assert [e.name for e in client.search_experiments()] == ["rnnlab", "Default"]

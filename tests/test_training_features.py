@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests_support import rnnlab_command, write_text
+from tests_support import rnnlab_command, rnnlab_experiment, write_text
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ def records(run_dir: Path) -> dict[int, dict[str, float]]:
 
 def mlflow_run(store: Path, name: str):
     client = MlflowClient(tracking_uri=f"sqlite:///{store}/mlflow.db")
-    experiment = client.get_experiment_by_name("rnnlab").experiment_id
+    experiment = rnnlab_experiment(client).experiment_id
     [run] = client.search_runs([experiment], f"attributes.run_name = '{name}'")
     return client, run
 

@@ -41,6 +41,12 @@ def readme_example(name: str) -> str:
     return "\n".join(lines[start + 1 : end]) + "\n"
 
 
+def rnnlab_experiment(client):
+    """The one experiment rnnlab filed runs under in a store (named after the dataset)."""
+    [experiment] = [e for e in client.search_experiments() if e.name != "Default"]
+    return experiment
+
+
 def rnnlab_command() -> str:
     """The installed ``rnnlab`` console script of the interpreter running the tests."""
     path = Path(sys.executable).parent / "rnnlab"

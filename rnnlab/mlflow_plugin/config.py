@@ -11,8 +11,9 @@ from rnnlab.errors import ConfigError
 
 @dataclass
 class MlflowConfig:
-    #: the MLflow experiment runs are filed under (a sweep's jobs too)
-    experiment: str = "rnnlab"
+    #: the MLflow experiment runs are filed under (a sweep's jobs too); None: one per dataset,
+    #: ``rnnlab-<data>`` (``rnnlab`` for a sweep across datasets)
+    experiment: str | None = None
     #: None: MLFLOW_TRACKING_URI if set, else MLflow's default (sqlite:///mlflow.db in the cwd)
     tracking_uri: str | None = checked(None, no_password(), optional=True)
     #: log the best checkpoint of a finished run as the MLflow model ``model`` (about 1.5 s)

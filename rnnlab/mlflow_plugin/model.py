@@ -20,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import math
 import numbers
+import os
 import shutil
 import sys
 import tempfile
@@ -244,12 +246,22 @@ def signature_and_example(
     return ModelSignature(inputs, Schema([values])), example
 
 
+def quiet_model_logging() -> None:
+    """Keep MLflow's lines about logging a model off the run's console: its note that the
+    model object is pickled (it holds no state: ``load_context`` rebuilds everything from the
+    files), the input-example check, and the progress bar of downloading the model back."""
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    for name in ("mlflow.pyfunc", "mlflow.models"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def log_run_model(tracking_uri: str, run_id: str, run: Run) -> None:
     """Log the best checkpoint of the finished ``run`` as the pyfunc model ``model`` of the
     MLflow run ``run_id`` (registered as ``tracking.register_model`` if set). A model that
     cannot be logged costs one warning line, not the run."""
     registry = get_registry()
     model_id: str | None = None
+    quiet_model_logging()
     try:
         _, conf, run_dir = resumed_config(str(run.run_dir), registry)
         if not (run_dir / BEST).is_file():

@@ -57,7 +57,7 @@ def on_sweep_end(sweep: Sweep) -> str | None:
     if parent is None:
         return None
     from rnnlab.mlflow_plugin.store import first_line
-    from rnnlab.mlflow_plugin.sweep import finish_sweep, summary_table
+    from rnnlab.mlflow_plugin.sweep import finish_sweep, summary_table, sweep_links
 
     try:
         results = finish_sweep(sweep, parent)
@@ -66,6 +66,7 @@ def on_sweep_end(sweep: Sweep) -> str | None:
         print(f"rnnlab: warning: no sweep summary in MLflow ({problem})", file=sys.stderr)
         return None
     print(f"\nsweep summary (MLflow parent run {parent}):\n{summary_table(results)}")
+    print(sweep_links(sweep, parent))
     unfinished = [j for j in results if j.status != "FINISHED"]
     if not unfinished:
         return None

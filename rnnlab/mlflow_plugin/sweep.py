@@ -19,15 +19,17 @@ from pathlib import Path
 from rnnlab.errors import RnnlabError
 from rnnlab.mlflow_plugin.abandoned_runs import reap_abandoned_runs
 from rnnlab.mlflow_plugin.env import EXPERIMENT_ID_ENV, PARENT_RUN_ENV
+from rnnlab.mlflow_plugin.links import children_filter, runs_link, serve_hint
 from rnnlab.mlflow_plugin.store import (
     open_client,
     quiet_store_logs,
     resolve_tracking_uri,
     store_failed,
 )
-from rnnlab.mlflow_plugin.tracker import ensure_experiment
-from rnnlab.names import HOST_TAG, OVERRIDES_TAG, PID_TAG, SWEEP_DIR_TAG
+from rnnlab.mlflow_plugin.tracker import ensure_experiment, experiment_name
+from rnnlab.names import HOST_TAG, OVERRIDES_TAG, PID_TAG, SWEEP_DIR_TAG, SWEPT_KEYS_ENV
 from rnnlab.plugins.sweep_context import Sweep
+from rnnlab.runner.run_name import run_name
 
 OBJECTIVE = "val/best_loss"
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
@@ -35,6 +37,7 @@ TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 
 @dataclass
 class JobResult:
+    run_id: str
     name: str
     overrides: str
     status: str
@@ -62,8 +65,9 @@ def start_sweep(sweep: Sweep) -> str:
     }
     try:
         client = open_client(uri, create=True)
+        data = None if "data" in sweep.swept else sweep.config["data"]["name"]
         experiment_id = os.environ.get(EXPERIMENT_ID_ENV) or ensure_experiment(
-            client, tracking["experiment"], uri
+            client, experiment_name(tracking, data), uri
         )
         reap_abandoned_runs(client, experiment_id)
         parent = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
@@ -84,7 +88,8 @@ def record_failed_job(config: dict, overrides: str, error: str) -> None:
     for run in client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent}'"):
         if run.data.tags.get(OVERRIDES_TAG) == overrides:
             return
-    name = f"{config['cell']['name']}-{config['data']['name']}-failed"
+    swept = [k for k in os.environ.get(SWEPT_KEYS_ENV, "").split(",") if k]
+    name = f"{run_name(config, overrides.split(), swept)} (failed)"
     tags = {"mlflow.parentRunId": parent, OVERRIDES_TAG: overrides, "error": error[:8000]}
     run_id = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
     client.set_terminated(run_id, "FAILED")
@@ -95,6 +100,7 @@ def job_results(client, experiment_id: str, parent_id: str) -> list[JobResult]:
     runs = client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'")
     results = [
         JobResult(
+            r.info.run_id,
             r.info.run_name,
             r.data.tags.get(OVERRIDES_TAG, ""),
             r.info.status,
@@ -140,9 +146,20 @@ def finish_sweep(sweep: Sweep, parent_id: str) -> list[JobResult]:
     finished = [j for j in results if j.status == "FINISHED" and not math.isnan(j.objective)]
     if finished:
         best = finished[0]
-        client.set_tag(parent_id, "best_run", best.name)
+        client.set_tag(parent_id, "best_run", best.run_id)
+        client.set_tag(parent_id, "best_run_name", best.name)
         client.set_tag(parent_id, "best_overrides", best.overrides)
         client.log_metric(parent_id, OBJECTIVE, best.objective)
     failed = any(j.status != "FINISHED" for j in results)
     client.set_terminated(parent_id, "FAILED" if failed else "FINISHED")
     return results
+
+
+def sweep_links(sweep: Sweep, parent_id: str) -> str:
+    """Where to look at the sweep in the MLflow UI: its jobs' runs table and their charts."""
+    uri, experiment_id = sweep.job_env[TRACKING_URI_ENV], sweep.job_env[EXPERIMENT_ID_ENV]
+    jobs = children_filter(parent_id)
+    return (
+        f"the sweep's runs in MLflow: {runs_link(uri, experiment_id, jobs)}\n"
+        f"their charts: {runs_link(uri, experiment_id, jobs, view='CHART')}{serve_hint(uri)}"
+    )

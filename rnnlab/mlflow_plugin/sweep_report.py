@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from rnnlab.errors import RnnlabError
+from rnnlab.mlflow_plugin.dataset_input import BASELINE_PARAM, FACT_PREFIX
 from rnnlab.mlflow_plugin.store import open_client, resolve_tracking_uri
 from rnnlab.names import OVERRIDES_TAG, PLOTS_DIR, PROFILES_FILE, SWEEP_DIR_TAG
 from rnnlab.tracking.intervals import Interval, difference_interval, mean_interval
@@ -199,10 +200,15 @@ def _profile(client, run_id: str) -> list[float] | None:
     return list(profiles.values())[-1] if profiles else None
 
 
-def _baseline(metrics: dict[str, float], metric: str) -> float | None:
-    """The best ``data/*`` baseline in ``metric``'s unit (``val/mse`` -> ``data/*_mse``)."""
+def _baseline(data, metric: str) -> float | None:
+    """The best of a run's dataset baselines in ``metric``'s unit (``val/mse`` ->
+    ``data.baseline.*_mse`` params; runs of older versions logged them as ``data/*`` metrics)."""
     unit = metric.rsplit("/", 1)[-1]
-    values = [v for k, v in metrics.items() if k.startswith("data/") and k.endswith(f"_{unit}")]
+    logged = {
+        **{k: v for k, v in data.metrics.items() if k.startswith(FACT_PREFIX)},
+        **{k: float(v) for k, v in data.params.items() if k.startswith(BASELINE_PARAM)},
+    }
+    values = [v for k, v in logged.items() if k.endswith(f"_{unit}")]
     if not values:
         return None
     return max(values) if metric in HIGHER_IS_BETTER else min(values)
@@ -243,7 +249,7 @@ def read_sweep(client, parent, metric: str | None = None) -> Sweep:
                 overrides=overrides,
                 status=r.info.status,
                 history=history,
-                baseline=_baseline(r.data.metrics, metric),
+                baseline=_baseline(r.data, metric),
                 profile=_profile(client, run_id),
                 seconds=_seconds(r.info),
             )

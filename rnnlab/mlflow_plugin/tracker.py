@@ -13,18 +13,20 @@ Environment (set by a sweep's parent process):
 from __future__ import annotations
 
 import contextlib
+import getpass
 import os
 import re
 import sys
 import time
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlparse
 
 from rnnlab.errors import RnnlabError
 from rnnlab.mlflow_plugin.abandoned_runs import reap_abandoned_runs
 from rnnlab.mlflow_plugin.backlog import Backlog
+from rnnlab.mlflow_plugin.dataset_input import dataset_input, split_facts
 from rnnlab.mlflow_plugin.env import EXPERIMENT_ID_ENV, PARENT_RUN_ENV
+from rnnlab.mlflow_plugin.links import run_link, serve_hint
 from rnnlab.mlflow_plugin.store import (
     check_reachable,
     first_line,
@@ -33,7 +35,7 @@ from rnnlab.mlflow_plugin.store import (
     sqlite_database,
     store_failed,
 )
-from rnnlab.names import METRICS_FILE
+from rnnlab.names import GIT_COMMIT_TAG, METRICS_FILE, OVERRIDES_TAG
 from rnnlab.plugins.hookspecs import hookimpl
 from rnnlab.tracking.metrics_file import Record, read_metrics
 
@@ -89,11 +91,41 @@ def ensure_experiment(client, name: str, tracking_uri: str) -> str:
     return experiment.experiment_id
 
 
-def viewing_hint(tracking_uri: str) -> str:
-    """How to open the MLflow UI on ``tracking_uri`` (a server is already one)."""
-    if urlparse(tracking_uri).scheme in ("http", "https"):
-        return f"open {tracking_uri}"
-    return f"mlflow ui --host 127.0.0.1 --backend-store-uri {tracking_uri}"
+def experiment_name(tracking: dict, data_name: str | None) -> str:
+    """``tracking.experiment``, else one experiment per dataset: ``rnnlab-<data>`` (runs on
+    different data do not share charts), or ``rnnlab`` for a sweep across datasets (None)."""
+    if tracking.get("experiment"):
+        return str(tracking["experiment"])
+    return f"rnnlab-{data_name}" if data_name else "rnnlab"
+
+
+def unique_name(client, experiment_id: str, name: str) -> str:
+    """``name``, or ``name (2)``, ``(3)``, ... if runs of the experiment already bear it."""
+    quoted = name.replace("'", "\\'")
+    taken = {
+        r.info.run_name
+        for r in client.search_runs([experiment_id], f"attributes.run_name LIKE '{quoted}%'")
+    }
+    return next(
+        candidate
+        for candidate in (name if i == 1 else f"{name} ({i})" for i in range(1, len(taken) + 2))
+        if candidate not in taken
+    )
+
+
+def system_tags(run) -> dict[str, str]:
+    """MLflow's own tags, which fill the UI's columns: the source, its commit, the user, and
+    the command as the run's description."""
+    command = "rnnlab " + run.tags.get(OVERRIDES_TAG, "")
+    tags = {
+        "mlflow.source.type": "LOCAL",
+        "mlflow.source.name": "rnnlab",
+        "mlflow.user": getpass.getuser(),
+        "mlflow.note.content": f"`{command.strip()}`\n\nrun directory: `{run.run_dir}`",
+    }
+    if run.tags.get(GIT_COMMIT_TAG):
+        tags["mlflow.source.git.commit"] = run.tags[GIT_COMMIT_TAG]
+    return tags
 
 
 def metric_steps(client, run_id: str, keys) -> dict[str, set[int]]:
@@ -110,7 +142,7 @@ def missing_metrics(records: list[Record], have: dict[str, set[int]]) -> list:
     return [
         Metric(key, float(value), now, step)
         for step, metrics in records
-        for key, value in metrics.items()
+        for key, value in split_facts(metrics)[0].items()
         if step not in have.get(key, ())
     ]
 
@@ -158,9 +190,12 @@ class MlflowTracker:
     def __init__(self, run):
         tracking = run.config["tracking"]
         self.uri = resolve_tracking_uri(tracking.get("tracking_uri"))
-        self.experiment = tracking["experiment"]
+        self.experiment = experiment_name(tracking, run.config["data"]["name"])
+        #: the run's name in MLflow: ``run.name``, made unique in its experiment
+        self.name = run.name
         self.client: Any = None  # an MlflowClient from on_run_start on (imported lazily)
         self.run_id: str | None = None
+        self.experiment_id: str | None = None
         self.pending: list = []
         self.last_logged_step: dict[str, int] = {}
         self.best_checkpoint: Path | None = None
@@ -192,6 +227,11 @@ class MlflowTracker:
 
     @hookimpl
     def on_metrics(self, run, step, metrics):
+        metrics, facts = split_facts(metrics)
+        if facts:
+            from mlflow.entities import Param
+
+            self._send("log_batch", params=[Param(k, v) for k, v in facts.items()])
         self._hold(step, metrics)
         if len(self.pending) >= FLUSH_AT:
             self._flush()
@@ -244,14 +284,9 @@ class MlflowTracker:
                 f"failed; once it is back: rnnlab upload {self.run_dir}",
                 file=sys.stderr,
             )
-        elif status == "FINISHED" and not os.environ.get(
-            PARENT_RUN_ENV
-        ):  # a sweep names its parent
-            print(
-                f"MLflow run {run.name} ({self.run_id}), experiment {self.experiment}: "
-                f"{viewing_hint(self.uri)}",
-                file=sys.stderr,
-            )
+        elif status == "FINISHED" and not os.environ.get(PARENT_RUN_ENV):  # a sweep links all
+            link = run_link(self.uri, str(self.experiment_id), self.run_id)
+            print(f"MLflow run '{self.name}': {link}{serve_hint(self.uri)}", file=sys.stderr)
 
     @hookimpl
     def on_offline_evaluation(self, run, step, metrics):
@@ -285,21 +320,26 @@ class MlflowTracker:
             self.client, self.experiment, self.uri
         )
         reap_abandoned_runs(self.client, experiment_id)
-        tags = self._tags(run)
-        if os.environ.get(PARENT_RUN_ENV):
-            tags["mlflow.parentRunId"] = os.environ[PARENT_RUN_ENV]
+        if os.environ.get(PARENT_RUN_ENV):  # a sweep's jobs are named apart by what it varies
+            tags = {**self._tags(run), "mlflow.parentRunId": os.environ[PARENT_RUN_ENV]}
+        else:
+            self.name = unique_name(self.client, experiment_id, run.name)
+            tags = self._tags(run)
+        tags.update(system_tags(run))
         if run.copied_from.get(RUN_ID_META):  # the MLflow run of the copied directory
             tags[COPIED_FROM_RUN_TAG] = run.copied_from[RUN_ID_META]
-        run_id = self.client.create_run(experiment_id, run_name=run.name, tags=tags).info.run_id
+        run_id = self.client.create_run(experiment_id, run_name=self.name, tags=tags).info.run_id
         params = [Param(k, str(v)[:MAX_PARAM_VAL_LENGTH]) for k, v in run.params.items()]
         try:
             for chunk in chunks(params, MAX_PARAMS_TAGS_PER_BATCH):
                 self.client.log_batch(run_id, params=chunk)
+            self.client.log_inputs(run_id, datasets=[dataset_input(run.config)])
         except Exception:  # the run does not start: it leaves no half-made MLflow run
             with contextlib.suppress(Exception):
                 self.client.delete_run(run_id)
             raise
         self.run_id = run.meta[RUN_ID_META] = run_id
+        self.experiment_id = experiment_id
 
     def _reopen(self, run) -> None:
         from mlflow.entities import RunTag
@@ -314,6 +354,7 @@ class MlflowTracker:
                 f"{self.uri}; resume with the store the run started in (set "
                 f"MLFLOW_TRACKING_URI, or run from the directory holding its mlflow.db)"
             ) from None
+        self.name, self.experiment_id = previous.info.run_name, previous.info.experiment_id
         self.client.update_run(self.run_id, status="RUNNING")
         if "error" in previous.data.tags:  # why it stopped before: no longer true
             self.client.delete_tag(self.run_id, "error")
@@ -375,9 +416,8 @@ class MlflowTracker:
         for chunk in chunks(tags, MAX_PARAMS_TAGS_PER_BATCH):
             self._send("log_batch", tags=chunk)
 
-    @staticmethod
-    def _tags(run) -> dict[str, str]:
-        tags = {**run.tags, "mlflow.runName": run.name}
+    def _tags(self, run) -> dict[str, str]:
+        tags = {**run.tags, "mlflow.runName": self.name}
         return {k: str(v)[:MAX_TAG_VAL_LENGTH] for k, v in tags.items()}
 
     # -- sending ------------------------------------------------------------------------------

@@ -22,5 +22,7 @@ class Sweep:
     #: the sweep's command-line overrides, e.g. ``["cell=rnn,lstm", "train.steps=100"]``
     overrides: list[str]
     config: dict[str, Any]
+    #: the keys that vary from job to job (swept overrides, the sweeper's ``params``)
+    swept: list[str] = field(default_factory=list)
     job_env: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)

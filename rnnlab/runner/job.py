@@ -22,6 +22,7 @@ from rnnlab.names import (
     CONFIG_ARTIFACTS,
     CONFIG_FILE,
     COPIED_FROM_TAG,
+    GIT_COMMIT_TAG,
     HOST_TAG,
     METRICS_FILE,
     OVERRIDES_TAG,
@@ -36,8 +37,9 @@ from rnnlab.runner.build import build_dataset, build_model, build_optimizer, bui
 from rnnlab.runner.checkpoint import LAST, Checkpoint, remove_partial_writes
 from rnnlab.runner.interruption import RunInterrupted, interrupted_message, sigterm_as_interrupt
 from rnnlab.runner.progress import format_metrics
-from rnnlab.runner.run_context import RUN_DIR_META
+from rnnlab.runner.run_context import RUN_DIR_META, RUN_NAME_META
 from rnnlab.runner.run_dir import RunDirLock, claim_new_run_dir, held_lock, lock_run_dir
+from rnnlab.runner.run_name import run_name
 from rnnlab.runner.threads import compute_threads, job_threads
 from rnnlab.runner.trackers import start_trackers
 from rnnlab.runner.trainer import Trainer
@@ -65,11 +67,12 @@ def _git_commit() -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def make_run(config: dict, run_dir: Path) -> Run:
-    t = config["tracking"]
-    name = t["run_name"] or (
-        f"{config['cell']['name']}-{config['data']['name']}-h{config['model']['hidden_size']}"
-    )
+def make_run(
+    config: dict, run_dir: Path, overrides: Sequence[str] = (), swept: Sequence[str] | None = None
+) -> Run:
+    """The ``Run`` of a job with the resolved ``config``, named by ``tracking.run_name`` or
+    else by its cell and the settings ``overrides`` (or, in a sweep, its ``swept`` keys) chose."""
+    name = config["tracking"]["run_name"] or run_name(config, overrides, swept)
     tags = {
         "cell": config["cell"]["name"],
         "dataset": config["data"]["name"],
@@ -80,7 +83,7 @@ def make_run(config: dict, run_dir: Path) -> Run:
     }
     commit = _git_commit()
     if commit:
-        tags["git.commit"] = commit
+        tags[GIT_COMMIT_TAG] = commit
     return Run(config=config, params=flatten(config), run_dir=run_dir, name=name, tags=tags)
 
 
@@ -170,7 +173,9 @@ def continue_run(run: Run, ckpt: Checkpoint, run_dir: Path) -> None:
     if origin != here and (Path(origin) / CONFIG_FILE).is_file():
         run.copied_from, meta = meta, {}
         run.tags[COPIED_FROM_TAG] = origin
-    run.meta = {**meta, RUN_DIR_META: here}
+    # the name the run started with (absent in checkpoints of older versions)
+    run.name = meta.get(RUN_NAME_META) or run.copied_from.get(RUN_NAME_META) or run.name
+    run.meta = {**meta, RUN_DIR_META: here, RUN_NAME_META: run.name}
     run.resumed_from_step = ckpt.meta["step"]
 
 
@@ -197,6 +202,7 @@ def run_job(
     run_dir: Path | str | None = None,
     overrides: Sequence[str] = (),
     workers: int = 1,
+    swept: Sequence[str] | None = None,
 ) -> float:
     """Train one model as ``conf`` says (``rnnlab.config.make_run_config`` builds one from
     Python); returns the best validation loss.
@@ -205,7 +211,8 @@ def run_job(
     ``outputs/<date>/<time>-<cell>-<data>`` as the ``rnnlab`` command makes); a resumed run
     (``conf.resume``) trains in its own. ``overrides``: the command-line overrides, kept as a
     tag (on resume only ``train.steps=N`` may be among them). ``workers``: jobs running at once
-    on this machine, which share its cores (``threads=0`` takes this job's share).
+    on this machine, which share its cores (``threads=0`` takes this job's share). ``swept``:
+    in a sweep, the keys it varies, which name the run (else its overrides do).
 
     Nothing is written before the dataset, model and optimizer are built and, on resume, the
     checkpoint is checked against them and found to leave work to do: a start that fails
@@ -215,13 +222,15 @@ def run_job(
     registry = get_registry()
     if conf.resume:
         _, conf, resumed_dir = resumed_config(conf.resume, registry, overrides)
-        return train_in(conf, resumed_dir, Checkpoint(resumed_dir / LAST), overrides, workers)
+        return train_in(
+            conf, resumed_dir, Checkpoint(resumed_dir / LAST), overrides, workers, swept
+        )
     path = Path(run_dir) if run_dir is not None else default_run_dir(conf)
     if held_lock(path) is not None:  # claimed by the rnnlab command before Hydra started
-        return train_in(conf, path, None, overrides, workers)
+        return train_in(conf, path, None, overrides, workers, swept)
     claim = claim_new_run_dir(path, unique=run_dir is None)
     try:
-        return train_in(conf, claim.path, None, overrides, workers)
+        return train_in(conf, claim.path, None, overrides, workers, swept)
     except BaseException:
         claim.discard()  # a run that did not start leaves no directory behind
         raise
@@ -233,10 +242,11 @@ def train_in(
     ckpt: Checkpoint | None,
     overrides: Sequence[str],
     workers: int,
+    swept: Sequence[str] | None,
 ) -> float:
     """``run_job`` in ``run_dir``: a new run's (claimed), or continuing ``ckpt`` there."""
     registry = get_registry()
-    run = make_run(config_dict(conf), run_dir)
+    run = make_run(config_dict(conf), run_dir, overrides, swept)
     run.tags[OVERRIDES_TAG] = " ".join(overrides)
     hook = registry.plugins.pm.hook
     with compute_threads(job_threads(conf.threads, workers)), sigterm_as_interrupt():
@@ -244,6 +254,7 @@ def train_in(
         if ckpt is None:
             lock = lock_run_dir(run_dir)
             run.meta[RUN_DIR_META] = str(run_dir.resolve())
+            run.meta[RUN_NAME_META] = run.name
         else:
             trainer.check_checkpoint(ckpt)
             check_steps_left(ckpt, conf, run_dir)

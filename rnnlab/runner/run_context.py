@@ -7,7 +7,17 @@ from __future__ import annotations
 from rnnlab.names import COPIED_FROM_TAG, HOST_TAG, OVERRIDES_TAG, PID_TAG
 from rnnlab.plugins.run import Run
 
-__all__ = ["COPIED_FROM_TAG", "HOST_TAG", "OVERRIDES_TAG", "PID_TAG", "RUN_DIR_META", "Run"]
+__all__ = [
+    "COPIED_FROM_TAG",
+    "HOST_TAG",
+    "OVERRIDES_TAG",
+    "PID_TAG",
+    "RUN_DIR_META",
+    "RUN_NAME_META",
+    "Run",
+]
 
 #: ``meta`` key: the resolved directory the run trains in (a copy or a move changes it)
 RUN_DIR_META = "run_dir"
+#: ``meta`` key: the run's name, kept by a resume
+RUN_NAME_META = "run_name"

@@ -14,7 +14,16 @@ from typing import Any
 #: config groups: a choice shows as its name
 GROUPS = ("cell", "data", "optimizer", "schedule")
 #: settings that do not change what a run learns, left out of its name
-UNNAMED = ("tracking.", "hydra.", "sample.", "threads", "resume", "train.log_every")
+UNNAMED = (
+    "tracking.",
+    "hydra.",
+    "sample.",
+    "threads",
+    "resume",
+    "train.log_every",
+    "train.eval_every",
+    "train.eval_batches",
+)
 
 
 def override_keys(overrides: Sequence[str]) -> list[str]:
