@@ -1,4 +1,4 @@
-"""What the plugins register: cells, datasets, optimizers, schedules and
+"""What the plugins register: cells, datasets, optimizers, schedules, tasks and
 trackers by name."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ KINDS = {
     "data": "register_datasets",
     "optimizer": "register_optimizers",
     "schedule": "register_schedules",
+    "task": "register_tasks",
     "tracker": "register_trackers",
 }
 

@@ -16,6 +16,7 @@ from rnnlab.nn.model import CellFactory, RecurrentModel
 from rnnlab.nn.optim import Optimizer
 from rnnlab.nn.schedules import Schedule
 from rnnlab.plugins.registry import Registration, Registry
+from rnnlab.runner.data_contract import check_dataset, dataset_task
 from rnnlab.runner.memory import (
     MemoryNeed,
     ModelShape,
@@ -23,8 +24,8 @@ from rnnlab.runner.memory import (
     check_fits,
     estimate,
 )
+from rnnlab.tasks import Task
 
-HEAD_FOR_TASK = {"lm": "per_step"}
 #: the embedding width when model.embed_size is 0: the vocabulary size, up to this bound
 EMBED_SIZE_BOUND = 256
 
@@ -35,8 +36,11 @@ def options(config: Any) -> dict[str, Any]:
 
 
 def build_dataset(conf: RunConfig, registry: Registry) -> Dataset:
+    """The dataset ``conf.data`` names, checked against the dataset and task contracts."""
     reg = registry.get("data", conf.data.name)
-    return reg.obj(conf.data, conf.seed)
+    dataset = reg.obj(conf.data, conf.seed)
+    check_dataset(reg, dataset, registry)
+    return dataset
 
 
 def check_cell_contract(reg: Registration, cell_options: dict) -> None:
@@ -68,11 +72,12 @@ def embed_size(conf: RunConfig, dataset: Dataset) -> int | None:
     return conf.model.embed_size or min(dataset.vocab_size, EMBED_SIZE_BOUND)
 
 
-def model_shape(conf: RunConfig, dataset: Dataset) -> ModelShape:
-    """The sizes of the model ``conf`` asks for on ``dataset``, for the memory estimate."""
+def model_shape(conf: RunConfig, dataset: Dataset, task: Task) -> ModelShape:
+    """The sizes of the model ``conf`` asks for on ``dataset`` and its ``task``, for the memory
+    estimate."""
     m, batch = conf.model, conf.train.batch_size
-    head = HEAD_FOR_TASK.get(dataset.task, m.head)
-    steps = conf.bptt if dataset.task == "lm" else dataset.seq_len or conf.bptt
+    head = task.head or m.head
+    steps = dataset.seq_len or conf.bptt if task.truncates_within_sequence else conf.bptt
     return ModelShape(
         input_size=embed_size(conf, dataset) or dataset.input_size or 0,
         hidden_size=m.hidden_size,
@@ -88,24 +93,28 @@ def model_shape(conf: RunConfig, dataset: Dataset) -> ModelShape:
 
 
 def memory_need(
-    conf: RunConfig, dataset: Dataset, make_cell: CellFactory, registry: Registry
+    conf: RunConfig, dataset: Dataset, task: Task, make_cell: CellFactory, registry: Registry
 ) -> MemoryNeed:
-    """What training the model ``conf`` asks for on ``dataset`` needs in memory."""
+    """What training the model ``conf`` asks for on ``dataset`` and its ``task`` needs in
+    memory."""
     optimizer = registry.get("optimizer", conf.optimizer.name)
     return estimate(
-        model_shape(conf, dataset), make_cell, lambda params: optimizer.obj(params, conf.optimizer)
+        model_shape(conf, dataset, task),
+        make_cell,
+        lambda params: optimizer.obj(params, conf.optimizer),
     )
 
 
-def memory_settings(dataset: Dataset) -> list[str]:
-    """The settings that shrink a model's memory on ``dataset``."""
-    token_input, lm = dataset.vocab_size is not None, dataset.task == "lm"
+def memory_settings(dataset: Dataset, task: Task) -> list[str]:
+    """The settings that shrink a model's memory on ``dataset``: ``bptt`` too when it is the
+    length of a batch (``task`` does not truncate within a sequence)."""
+    token_input = dataset.vocab_size is not None
     return [
         "model.hidden_size",
         "model.layers",
         *(["model.embed_size"] if token_input else []),
         "train.batch_size",
-        *(["bptt"] if lm else []),
+        *([] if task.truncates_within_sequence else ["bptt"]),
     ]
 
 
@@ -115,10 +124,11 @@ def build_model(conf: RunConfig, dataset: Dataset, registry: Registry) -> Recurr
     reg = registry.get("cell", conf.cell.name)
     check_cell_contract(reg, options(conf.cell))
     make_cell = partial(reg.obj, **options(conf.cell))
+    task = dataset_task(dataset, registry)
     check_fits(
-        memory_need(conf, dataset, make_cell, registry),
+        memory_need(conf, dataset, task, make_cell, registry),
         available_memory(),
-        memory_settings(dataset),
+        memory_settings(dataset, task),
     )
     m = conf.model
     token_input = dataset.vocab_size is not None
@@ -130,7 +140,7 @@ def build_model(conf: RunConfig, dataset: Dataset, registry: Registry) -> Recurr
         hidden_size=m.hidden_size,
         layers=m.layers,
         output_size=dataset.output_size,
-        head=HEAD_FOR_TASK.get(dataset.task, m.head),
+        head=task.head or m.head,
         seq_len=dataset.seq_len,
         dropout=m.dropout,
         rng=np.random.default_rng(conf.seed),
