@@ -3,7 +3,6 @@ determinism, the recall mask, baselines, and how the task scores and truncates."
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -15,6 +14,7 @@ from rnnlab.nn.gru import GRUCell
 from rnnlab.nn.model import RecurrentModel
 from rnnlab.runner.evaluation import evaluate, train_pass
 from rnnlab.tasks import StepClassification
+from rnnlab.tracking.metrics_file import read_metrics
 
 SMALL = dict(delay=4, symbols=3, alphabet=5, train_size=40, val_size=12, test_size=12)
 
@@ -130,10 +130,7 @@ def test_a_copy_run_logs_its_recall_accuracy_and_baselines(run_rnnlab, tmp_path)
     )
     assert proc.returncode == 0, proc.stderr
     assert "test/acc" in proc.stderr
-    records = [
-        json.loads(line) for line in (tmp_path / "copy/metrics.jsonl").read_text().splitlines()
-    ]
-    logged = {k for r in records for k in r["metrics"]}
+    logged = {k for _, m in read_metrics(tmp_path / "copy/metrics.jsonl") for k in m}
     assert {"data/memoryless_acc", "data/memoryless_loss", "train/acc"} <= logged
     assert {"val/acc", "val/loss", "test/acc", "speed/seqs_per_s"} <= logged
     assert not (tmp_path / "copy/samples").exists()  # no text samples for this task
