@@ -93,13 +93,12 @@ def model_shape(conf: RunConfig, dataset: Dataset, task: Task) -> ModelShape:
 
 
 def memory_need(
-    conf: RunConfig, dataset: Dataset, task: Task, make_cell: CellFactory, registry: Registry
+    conf: RunConfig, dataset: Dataset, make_cell: CellFactory, registry: Registry
 ) -> MemoryNeed:
-    """What training the model ``conf`` asks for on ``dataset`` and its ``task`` needs in
-    memory."""
+    """What training the model ``conf`` asks for on ``dataset`` needs in memory."""
     optimizer = registry.get("optimizer", conf.optimizer.name)
     return estimate(
-        model_shape(conf, dataset, task),
+        model_shape(conf, dataset, dataset_task(dataset, registry)),
         make_cell,
         lambda params: optimizer.obj(params, conf.optimizer),
     )
@@ -126,7 +125,7 @@ def build_model(conf: RunConfig, dataset: Dataset, registry: Registry) -> Recurr
     make_cell = partial(reg.obj, **options(conf.cell))
     task = dataset_task(dataset, registry)
     check_fits(
-        memory_need(conf, dataset, task, make_cell, registry),
+        memory_need(conf, dataset, make_cell, registry),
         available_memory(),
         memory_settings(dataset, task),
     )
