@@ -77,7 +77,7 @@ def model_shape(conf: RunConfig, dataset: Dataset, task: Task) -> ModelShape:
     estimate."""
     m, batch = conf.model, conf.train.batch_size
     head = task.head or m.head
-    steps = dataset.seq_len or conf.bptt if task.truncates_within_sequence else conf.bptt
+    steps = (dataset.seq_len or conf.bptt) if task.truncates_within_sequence else conf.bptt
     return ModelShape(
         input_size=embed_size(conf, dataset) or dataset.input_size or 0,
         hidden_size=m.hidden_size,
