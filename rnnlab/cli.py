@@ -181,10 +181,11 @@ def hydra_main(cfg: DictConfig):
             return run_job(cfg, to_run_config(cfg), hydra_cfg)
         except RnnlabError as exc:
             fail(str(exc))
+    from rnnlab.sweep_console import labelled_console
     from rnnlab.sweep_failures import record_failure
     from rnnlab.sweep_orphans import stop_with_the_sweep
 
-    with stop_with_the_sweep():
+    with stop_with_the_sweep(), labelled_console(hydra_cfg.job.num):
         try:
             return run_job(cfg, to_run_config(cfg), hydra_cfg)
         except Exception as exc:

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from tests_support import TINY_DIFFERENCE
+
 pytestmark = pytest.mark.slow
 
 TINY = [
@@ -154,3 +156,23 @@ def test_a_run_killed_hard_is_marked_killed_when_the_next_sweep_starts(run_rnnla
     proc = run_rnnlab("-m", "cell=rnn", *TINY)
     assert proc.returncode == 0, proc.stderr
     assert client.get_run(running[0].info.run_id).info.status == "KILLED"
+
+
+def test_each_console_line_of_a_parallel_job_carries_its_job_number(run_rnnlab):
+    proc = run_rnnlab(
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "cell=rnn,gru",
+        *TINY_DIFFERENCE,
+        "tracking.trackers=[metrics_file]",
+    )
+    assert proc.returncode == 0, proc.stderr
+    job_lines = [ln for ln in proc.stderr.splitlines() if "][HYDRA]" not in ln]
+    assert job_lines
+    assert all(ln.startswith(("[job 0] ", "[job 1] ")) for ln in job_lines), job_lines
+    for job, cell in [(0, "rnn"), (1, "gru")]:
+        assert any(
+            ln.startswith(f"[job {job}] run directory:") and ln.endswith(f"{job}-{cell}-difference")
+            for ln in job_lines
+        )
