@@ -224,7 +224,7 @@ CONFIG_CASES = {
     "threads wrong type": (["threads=two"], ["threads", "use a whole number"]),
     "threads out of range": (["threads=-1"], ["threads=-1 is not allowed", "a number >= 0"]),
     "unknown cell": (["cell=nope"], ["unknown cell 'nope'", "gru, lstm", "rnn"]),
-    "unknown dataset": (["data=imagenet"], ["unknown data 'imagenet'", "chars, difference"]),
+    "unknown dataset": (["data=imagenet"], ["unknown data 'imagenet'", "chars, copy, difference"]),
     "unknown optimizer": (["optimizer=lbfgs"], ["unknown optimizer 'lbfgs'", "adagrad, adam"]),
     "experiment without -m": (
         ["experiment=adding_lengths"],
