@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import os
 import sys
@@ -18,12 +17,13 @@ from typing import cast
 
 import hydra
 from hydra.errors import HydraException
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from rnnlab.config.checks import unknown_key, validate
+from rnnlab.config.error_lines import one_line
+from rnnlab.config.run_config import to_run_config
 from rnnlab.errors import ConfigError, RnnlabError, storage_error
-from rnnlab.runner.run_dir import RunDirLock, claim_new_run_dir
+from rnnlab.runner.run_dir import RunDirLock, claim_new_run_dir, lock_run_dir
 from rnnlab.tracking.env import PARENT_RUN_ENV
 
 CONF_DIR = str(files("rnnlab.conf"))
@@ -36,47 +36,6 @@ def fail(message: str, code: int = 1) -> None:
     """Print a one-line error and exit (for user mistakes: no traceback)."""
     print(f"rnnlab: error: {message}", file=sys.stderr)
     raise SystemExit(code)
-
-
-#: what to write instead, for OmegaConf's messages about a value of the wrong type
-TYPE_FIXES = {
-    "converted to Float": "use a number",
-    "converted to Integer": "use a whole number",
-    "converted to Boolean": "use true or false",
-    "is not a ListConfig, list or tuple": "use a list, e.g. [a,b]",
-    "to string": "use a single value",
-}
-
-
-def available_options(lines: list[str]) -> list[str]:
-    """The options Hydra lists under 'Available options in <group>:' when one is not found."""
-    start = next(
-        (i + 1 for i, ln in enumerate(lines) if ln.startswith("Available options in")), None
-    )
-    if start is None:
-        return []
-    return list(
-        itertools.takewhile(lambda ln: not ln.startswith("Config search path"), lines[start:])
-    )
-
-
-def one_line(exc: BaseException) -> str:
-    """A Hydra/OmegaConf error folded into one line that names the key and the fix."""
-    cause = exc.__cause__ if exc.__cause__ is not None else exc
-    lines = [ln.strip() for ln in str(cause).splitlines() if ln.strip()]
-    key = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("full_key:")), "")
-    head = lines[0].rstrip(".") if lines else type(exc).__name__
-    if key and head.startswith("Key ") and " not in " in head:
-        return str(unknown_key(key))
-    if head.startswith("Ambiguous value"):
-        return f"{head}: add -m to sweep over the values, or write [a,b] for a list"
-    fix = next((fix for words, fix in TYPE_FIXES.items() if words in head), None)
-    options = available_options(lines)
-    if options:
-        fix = "available: " + ", ".join(options)
-    if key and key not in head:
-        head = f"{key}: {head}"
-    return f"{head}; {fix}" if fix else head
 
 
 def _overrides_only(argv: list[str]) -> bool:
@@ -151,14 +110,29 @@ def claim_run_dir(
     return [*argv, RUN_DIR_KEY + hydra_value(str(lock.path))], lock
 
 
-def to_run_config(cfg: DictConfig):
-    """The composed config as validated dataclasses (types, unknown keys, ranges)."""
+def parallel_workers(hydra_cfg: DictConfig) -> int:
+    """Jobs running at once on this machine: the launcher's ``n_jobs`` (joblib), else 1.
+
+    joblib's ``n_jobs=-1`` means one worker per core.
+    """
+    n_jobs = (hydra_cfg.get("launcher") or {}).get("n_jobs") or 1
+    return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
+
+
+def run_hydra_job(cfg: DictConfig, hydra_cfg: DictConfig) -> float:
+    """``run_job`` with what Hydra decided: the job's output directory (claimed before Hydra
+    started, or made by Hydra for a sweep's job: locked here, so the job trains in it as it
+    is), its overrides, and the launcher's parallel workers."""
+    from rnnlab.runner.job import run_job
+
+    conf = to_run_config(cfg)
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    lock = None if conf.resume else lock_run_dir(run_dir)
     try:
-        obj = OmegaConf.to_object(cfg)
-    except Exception as exc:
-        raise RnnlabError(one_line(exc)) from None
-    validate(obj)
-    return obj
+        return run_job(conf, run_dir, list(hydra_cfg.overrides.task), parallel_workers(hydra_cfg))
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
@@ -173,12 +147,10 @@ def hydra_main(cfg: DictConfig):
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from rnnlab.runner.job import run_job
-
     hydra_cfg = cast(DictConfig, HydraConfig.get())  # typed HydraConf; a DictConfig at run time
     if hydra_cfg.mode != RunMode.MULTIRUN:
         try:
-            return run_job(cfg, to_run_config(cfg), hydra_cfg)
+            return run_hydra_job(cfg, hydra_cfg)
         except RnnlabError as exc:
             fail(str(exc))
     from rnnlab.sweep_console import labelled_console
@@ -187,7 +159,7 @@ def hydra_main(cfg: DictConfig):
 
     with stop_with_the_sweep(), labelled_console(hydra_cfg.job.num):
         try:
-            return run_job(cfg, to_run_config(cfg), hydra_cfg)
+            return run_hydra_job(cfg, hydra_cfg)
         except Exception as exc:
             if not isinstance(exc, RnnlabError):
                 logging.getLogger("rnnlab").exception("job failed")  # a bug: keep the traceback

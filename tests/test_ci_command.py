@@ -17,6 +17,6 @@ def test_ci_runs_the_readme_test_command_with_the_static_checks_first():
     command = readme_test_command()
     ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert ci_lines[-1].strip() == command
-    checks = ["ruff check .", "ruff format --check .", "mypy"]
+    checks = ["ruff check .", "ruff format --check .", "mypy", "lint-imports"]
     positions = [command.index(check) for check in checks]
     assert positions == sorted(positions) and positions[-1] < command.index("pytest")

@@ -645,12 +645,79 @@ BROKEN_DATA_CASES = {
 }
 
 
+#: an optimizer plugin with one contract bug: ``{bug}`` replaces one of its methods
+BROKEN_OPTIMIZER = """
+import numpy as np
+from rnnlab import hookimpl
+
+class Plain:
+    def __init__(self, params):
+        self.params, self.lr, self.steps = params, 0.1, 0
+
+    def step(self, grads):
+        self.steps += 1
+        for name, p in self.params.items():
+            p -= self.lr * grads[name]
+
+    def state_dict(self):
+        return {{"steps": np.array(self.steps)}}
+
+    def load_state_dict(self, state):
+        self.steps = int(state["steps"])
+
+class Broken(Plain):
+{bug}
+
+@hookimpl
+def register_optimizers(register):
+    register("broken", lambda params, config: Broken(params))
+"""
+
+OPTIMIZER_BUGS = {
+    "no lr and no load_state_dict": (
+        "    def __init__(self, params):\n        self.params, self.steps = params, 0\n"
+        "    load_state_dict = None\n",
+        "Broken lacks load_state_dict(state), an lr attribute",
+    ),
+    "a step that replaces the arrays": (
+        "    def step(self, grads):\n"
+        "        for name, p in list(self.params.items()):\n"
+        "            self.params[name] = p - self.lr * grads[name]\n",
+        "step(grads) replaced params['weight'] instead of updating it in place",
+    ),
+    "a state that is not arrays": (
+        "    def state_dict(self):\n        return {'steps': {'n': self.steps}}\n",
+        "state_dict()['steps'] is a dict, not an array",
+    ),
+    "a state that does not load": (
+        "    def load_state_dict(self, state):\n        pass\n",
+        "load_state_dict(state_dict()) does not restore the state (differs at 'steps')",
+    ),
+}
+
+
 @pytest.mark.parametrize(
     ("name", "fragments"), BROKEN_DATA_CASES.values(), ids=list(BROKEN_DATA_CASES)
 )
 def test_plugin_dataset_or_task_that_breaks_its_contract(bad_input, plugin_dist, name, fragments):
     plugin_dist("rnnlab-broken-data", {"broken_data": "broken_data"}, {"broken_data": BROKEN_DATA})
     bad_input(f"data={name}", "model.hidden_size=4", "train.steps=2", fragments=fragments)
+
+
+@pytest.mark.parametrize("bug", OPTIMIZER_BUGS)
+def test_plugin_optimizer_that_breaks_the_contract(bad_input, plugin_dist, bug):
+    code, detail = OPTIMIZER_BUGS[bug]
+    source = BROKEN_OPTIMIZER.format(bug=code)
+    plugin_dist("rnnlab-broken-optim", {"broken": "broken_optim"}, {"broken_optim": source})
+    bad_input(
+        "optimizer=broken",
+        *TINY_DIFFERENCE,
+        fragments=[
+            "optimizer 'broken' from entry point 'broken' of rnnlab-broken-optim 0.1.0 breaks "
+            "the optimizer contract: " + detail,
+            "fix the optimizer (README: Plugin guide, Writing an optimizer)",
+        ],
+    )
 
 
 # ------------------------------------------------------------------ output directory

@@ -201,8 +201,10 @@ def test_text_too_short_for_the_split_fractions_raises_data_error(tmp_path):
 
 
 @pytest.mark.parametrize("train_fraction, val_fraction", [(0.0, 0.1), (0.9, 0.0), (0.7, 0.3)])
-def test_bad_split_fractions_raise_data_error(text_file, train_fraction, val_fraction):
-    with pytest.raises(DataError, match="split fractions"):
+def test_split_fractions_that_leave_a_split_empty_raise_data_error(
+    text_file, train_fraction, val_fraction
+):
+    with pytest.raises(DataError, match="change the split fractions"):
         CharDataset(text_file, train_fraction=train_fraction, val_fraction=val_fraction)
 
 

@@ -8,7 +8,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
-from rnnlab.cli import CONF_DIR, to_run_config
+from rnnlab.cli import CONF_DIR
+from rnnlab.config.run_config import to_run_config
 from rnnlab.config.store import store_configs
 from rnnlab.plugins.registry import get_registry
 

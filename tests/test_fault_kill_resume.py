@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
+from rnnlab import files
 from rnnlab.runner import checkpoint
 from tests_support import metric_points, start_rnnlab
 
@@ -54,12 +55,12 @@ def test_save_checkpoint_fsyncs_the_temp_file_before_the_rename_and_the_folder_a
     calls = []
     real_fsync, real_replace = os.fsync, os.replace
     monkeypatch.setattr(
-        checkpoint.os,
+        files.os,  # the checkpoint is written with rnnlab.files.write_atomically, durable
         "fsync",
         lambda fd: calls.append(("fsync", os.path.isdir(f"/proc/self/fd/{fd}"))) or real_fsync(fd),
     )
     monkeypatch.setattr(
-        checkpoint.os,
+        files.os,
         "replace",
         lambda a, b: calls.append(("replace", os.path.basename(a)[:10])) or real_replace(a, b),
     )

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
-from rnnlab.cli import CONF_DIR, to_run_config
+from rnnlab.cli import CONF_DIR
+from rnnlab.config.run_config import to_run_config
 from rnnlab.config.store import store_configs
 from rnnlab.plugins.registry import get_registry
 from rnnlab.runner.build import (

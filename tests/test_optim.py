@@ -105,9 +105,12 @@ def test_l2_penalty_skips_1d_params_unless_biases_are_included():
     np.testing.assert_array_equal(grads["b"], np.full(3, 0.5))
 
 
-def test_nesterov_without_momentum_is_rejected_as_by_torch():
-    with pytest.raises(ValueError, match="Nesterov"):
-        SGD(make_params(np.random.default_rng(0)), lr=0.1, nesterov=True)
+def test_nesterov_without_momentum_is_refused_by_the_sgd_config_in_one_line():
+    from rnnlab.config.run_config import make_run_config
+    from rnnlab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^optimizer.nesterov=true needs optimizer.momentum > 0"):
+        make_run_config(optimizer="sgd", **{"optimizer.nesterov": True})
 
 
 def test_norms_of_all_gradients_and_of_each():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from rnnlab.tracking.metrics_file import read_metrics
 from tests_support import TINY_DIFFERENCE, readme_example
 
@@ -37,3 +39,23 @@ def test_the_dataset_and_task_example_trains_from_the_installed_command(
     assert "test/seq_acc" in proc.stderr
     logged = {k for _, m in read_metrics(tmp_path / "parity/metrics.jsonl") for k in m}
     assert {"data/chance_seq_acc", "val/seq_acc", "val/loss", "train/loss"} <= logged
+
+
+def test_the_optimizer_example_trains_and_checkpoints_its_state(plugin_dist, run_rnnlab, tmp_path):
+    plugin_dist(
+        "rnnlab-heavyball",
+        {"heavyball": "guide_heavyball"},
+        {"guide_heavyball": readme_example("optimizer")},
+    )
+    proc = run_rnnlab(
+        "optimizer=heavyball",
+        "optimizer.momentum=0.8",
+        *TINY_DIFFERENCE,
+        "tracking.trackers=[metrics_file]",
+        "hydra.run.dir=run",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "test, best checkpoint" in proc.stderr
+    with np.load(tmp_path / "run" / "last.npz") as ckpt:
+        velocity = [k for k in ckpt.files if k.startswith("optim/velocity/")]
+    assert velocity and len(velocity) == sum(k.startswith("param/") for k in ckpt.files)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
+from rnnlab.cli import parallel_workers
 from rnnlab.runner.threads import job_threads
 
 
@@ -18,24 +19,30 @@ def hydra_cfg(**launcher):
 
 
 def test_a_lone_job_gets_the_threads_it_asks_for():
-    assert job_threads(3, hydra_cfg(_target_="basic")) == 3
+    assert job_threads(3, workers=1) == 3
 
 
 def test_a_lone_job_asking_for_zero_gets_every_core():
-    assert job_threads(0, hydra_cfg()) == 4
+    assert job_threads(0, workers=1) == 4
 
 
 def test_parallel_workers_times_threads_never_exceed_the_cores():
-    assert job_threads(4, hydra_cfg(n_jobs=2)) == 2
-    assert job_threads(0, hydra_cfg(n_jobs=2)) == 2
+    assert job_threads(4, workers=2) == 2
+    assert job_threads(0, workers=2) == 2
 
 
 def test_a_request_within_the_share_is_kept():
-    assert job_threads(1, hydra_cfg(n_jobs=2)) == 1
+    assert job_threads(1, workers=2) == 1
+
+
+def test_the_workers_are_the_launchers_n_jobs_and_one_without_it():
+    assert parallel_workers(hydra_cfg(_target_="basic")) == 1
+    assert parallel_workers(hydra_cfg(n_jobs=2)) == 2
 
 
 def test_n_jobs_minus_one_means_a_worker_per_core():
-    assert job_threads(2, hydra_cfg(n_jobs=-1)) == 1
+    assert parallel_workers(hydra_cfg(n_jobs=-1)) == 4
+    assert job_threads(2, parallel_workers(hydra_cfg(n_jobs=-1))) == 1
 
 
 def test_compute_threads_gives_the_blas_the_threads_and_keeps_the_engine_on_one():

@@ -8,7 +8,7 @@ import pytest
 
 from rnnlab.errors import RnnlabError
 from rnnlab.plugins.manager import LoadedPlugins
-from rnnlab.runner.run_context import Run
+from rnnlab.plugins.run import Run
 from rnnlab.tracking.metrics_file import METRICS_FILE, MetricsFileTracker, read_metrics
 
 

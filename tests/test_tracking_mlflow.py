@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from rnnlab.errors import RnnlabError
 from rnnlab.plugins.manager import LoadedPlugins
-from rnnlab.runner.run_context import Run
+from rnnlab.plugins.run import Run
 from rnnlab.tracking.metrics_file import MetricsFileTracker
 from rnnlab.tracking.mlflow_backlog import Backlog
 from rnnlab.tracking.mlflow_tracker import MlflowTracker, check_reachable

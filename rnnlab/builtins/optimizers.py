@@ -14,6 +14,12 @@ class SGDConfig(OptimizerConfig):
     momentum: float = checked(0.0, below(1.0))
     nesterov: bool = False
 
+    def check(self, prefix: str) -> None:
+        if self.nesterov and not self.momentum:
+            raise ConfigError(
+                f"{prefix}nesterov=true needs {prefix}momentum > 0 (e.g. {prefix}momentum=0.9)"
+            )
+
 
 @dataclass
 class AdagradConfig(OptimizerConfig):
@@ -44,10 +50,6 @@ class RMSpropConfig(OptimizerConfig):
 
 
 def build_sgd(params, c: SGDConfig):
-    if c.nesterov and not c.momentum:
-        raise ConfigError(
-            "optimizer.nesterov=true needs optimizer.momentum > 0 (e.g. optimizer.momentum=0.9)"
-        )
     return SGD(params, lr=c.lr, momentum=c.momentum, nesterov=c.nesterov)
 
 

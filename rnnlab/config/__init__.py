@@ -12,6 +12,7 @@ from rnnlab.config.checks import (
     positive,
     validate,
 )
+from rnnlab.config.run_config import make_run_config
 from rnnlab.config.schema import (
     CellConfig,
     DataConfig,
@@ -32,6 +33,7 @@ __all__ = [
     "between",
     "checked",
     "fraction",
+    "make_run_config",
     "non_negative",
     "one_of",
     "positive",

@@ -72,11 +72,6 @@ def checked(default: Any, rule: Rule, optional: bool = False) -> Any:
     return field(default=default, metadata={"rule": rule, "optional": optional})
 
 
-def checked_list(factory: Callable[[], list[Any]], rule: Rule) -> Any:
-    """A list field whose every element must pass ``rule``."""
-    return field(default_factory=factory, metadata={"rule": rule, "each": True})
-
-
 def unknown_key(key: str) -> ConfigError:
     return ConfigError(f"unknown key {key}; check the spelling (rnnlab --cfg job prints every key)")
 
@@ -109,9 +104,7 @@ def validate(obj: Any, prefix: str = "") -> None:
         rule = f.metadata.get("rule")
         if rule is None or (value is None and f.metadata.get("optional")):
             continue
-        values = value if f.metadata.get("each") else [value]
-        for v in values:
-            check_value(key, v, rule, shown=value)
+        check_value(key, value, rule)
     check = getattr(obj, "check", None)
     if callable(check):  # a rule across fields; its message names them under this group
         check(prefix)

@@ -193,9 +193,11 @@ class CharDataset(TokenStreams):
     """Characters of a UTF-8 text file (or tinyshakespeare), for next-character prediction.
 
     ``path``: a UTF-8 text file; None for the built-in tinyshakespeare corpus.
-    Attributes beyond the contract: ``chars`` (the training characters; id i is
-    ``chars[i]``), ``unk_id``, ``unseen`` (split -> count of characters not in
-    ``chars``) and ``source`` (how messages name the text).
+    ``train_fraction`` and ``val_fraction``: the shares of the first two splits (the chars
+    config refuses any that are not positive with a sum below 1); DataError if a split gets
+    fewer than 2 characters. Attributes beyond the contract: ``chars`` (the training
+    characters; id i is ``chars[i]``), ``unk_id``, ``unseen`` (split -> count of characters
+    not in ``chars``) and ``source`` (how messages name the text).
     """
 
     def __init__(
@@ -204,12 +206,6 @@ class CharDataset(TokenStreams):
         train_fraction: float = 0.9,
         val_fraction: float = 0.05,
     ):
-        if not (0 < train_fraction < 1 and val_fraction > 0 and train_fraction + val_fraction < 1):
-            raise DataError(
-                f"split fractions train {train_fraction} and val {val_fraction} must be "
-                f"positive with a sum below 1 (test gets the rest); fix data.train_fraction "
-                f"and data.val_fraction"
-            )
         source, blocks = text_source(path)
         alphabet, ids = read_ids(blocks, source)
         n = len(ids)

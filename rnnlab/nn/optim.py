@@ -103,7 +103,10 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """SGD with optional (Nesterov) momentum, as torch.optim.SGD without dampening."""
+    """SGD with optional (Nesterov) momentum, as torch.optim.SGD without dampening.
+
+    ``nesterov`` acts only with ``momentum`` > 0 (the sgd optimizer's config refuses it
+    without, with a line naming the keys)."""
 
     def __init__(
         self,
@@ -112,8 +115,6 @@ class SGD(Optimizer):
         momentum: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        if nesterov and not momentum:
-            raise ValueError("Nesterov momentum needs momentum > 0")
         self.buffers = ("momentum",) if momentum else ()
         super().__init__(params, lr)
         self.momentum, self.nesterov = momentum, nesterov

@@ -10,7 +10,7 @@ Registration hooks receive a ``register(name, obj, config=None)`` callback.
 defaults and types); rnnlab stores it as the Hydra config node
 ``<group>/<name>``, so ``cell=<name> cell.<option>=...`` works with no YAML.
 
-Lifecycle hooks receive the ``Run`` (``rnnlab.runner.run_context.Run``):
+Lifecycle hooks receive the ``Run`` (``rnnlab.plugins.run.Run``):
 its ``config`` (the composed config as a plain dict), ``run_dir``, ``name``,
 ``tags`` and ``meta`` (a JSON-able dict saved in every checkpoint and restored
 on resume, where a tracker keeps e.g. its remote run id). Trackers implement
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from rnnlab.runner.run_context import Run
+    from rnnlab.plugins.run import Run
 
 #: ``register(name, obj, config=None)``, handed to every registration hook
 Register = Callable[..., None]

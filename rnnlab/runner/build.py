@@ -12,6 +12,7 @@ import numpy as np
 from rnnlab.config.schema import RunConfig
 from rnnlab.data.base import Dataset
 from rnnlab.errors import PluginError
+from rnnlab.nn.cell_contract import CellUnderTest, check_shapes
 from rnnlab.nn.model import CellFactory, RecurrentModel
 from rnnlab.nn.optim import Optimizer
 from rnnlab.nn.schedules import Schedule
@@ -24,6 +25,7 @@ from rnnlab.runner.memory import (
     check_fits,
     estimate,
 )
+from rnnlab.runner.optimizer_contract import check_optimizer_contract
 from rnnlab.tasks import Task
 
 #: the embedding width when model.embed_size is 0: the vocabulary size, up to this bound
@@ -44,13 +46,12 @@ def build_dataset(conf: RunConfig, registry: Registry) -> Dataset:
 
 
 def check_cell_contract(reg: Registration, cell_options: dict) -> None:
-    """Run the conformance kit's shape check on a small cell; PluginError if it fails.
+    """Check the shapes of a small cell (``check_shapes``, also in the conformance kit);
+    PluginError if it fails.
 
     A cell whose arrays have the wrong shape would otherwise fail deep inside the
     model with a NumPy broadcasting error that names neither the cell nor its plugin.
     """
-    from rnnlab.testing.conformance import CellUnderTest, check_shapes
-
     try:
         check_shapes(CellUnderTest(reg.obj, cell_options))
     except Exception as exc:
@@ -122,6 +123,9 @@ def build_model(conf: RunConfig, dataset: Dataset, registry: Registry) -> Recurr
     if it would not fit."""
     reg = registry.get("cell", conf.cell.name)
     check_cell_contract(reg, options(conf.cell))
+    # before the memory estimate, which builds the optimizer over a probe
+    optimizer = registry.get("optimizer", conf.optimizer.name)
+    check_optimizer_contract(optimizer, conf.optimizer, np.dtype(conf.dtype))
     make_cell = partial(reg.obj, **options(conf.cell))
     task = dataset_task(dataset, registry)
     check_fits(

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,17 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.errors import CheckpointError
+from rnnlab.files import temp_prefix, write_atomically
 from rnnlab.runner.threads import current_threads
 
 log = logging.getLogger("rnnlab")
 
 LAST = "last.npz"
 BEST = "best.npz"
-
-
-def temp_prefix(name: str) -> str:
-    """A checkpoint ``name`` being written is a temp file ``.<name>.<random>.tmp`` beside it."""
-    return f".{name}."
 
 
 def remove_partial_writes(run_dir: Path) -> None:
@@ -38,34 +32,16 @@ def remove_partial_writes(run_dir: Path) -> None:
 
 
 def save_checkpoint(path: Path, params: dict, optim_state: dict, states: list, meta: dict) -> None:
-    """Write atomically: temp file in the same folder, fsync, rename, fsync the folder.
-
-    A kill at any moment leaves the old or the new checkpoint under ``path``, never a
-    partial one; loading reads only ``path``, and resume deletes leftover temp files."""
+    """Write durably and atomically (``write_atomically``): a kill or a crash at any moment
+    leaves the old or the new checkpoint under ``path``, never a partial one; loading reads
+    only ``path``, and resume deletes leftover temp files."""
     arrays = {f"param/{k}": v for k, v in params.items()}
     arrays.update({f"optim/{k}": np.asarray(v) for k, v in optim_state.items()})
     for layer, state in enumerate(states):
         arrays.update({f"state/{layer}/{i}": a for i, a in enumerate(state)})
     # the thread count splits each step's work differently: bitwise resume holds for the same count
     arrays["meta"] = np.array(json.dumps(dict(meta, threads=current_threads())))
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename is None:  # a write through the file object
-            raise OSError(exc.errno, exc.strerror, str(path)) from None
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomically(Path(path), lambda f: np.savez(f, **arrays), durable=True)
 
 
 def _by_layer(states: list) -> dict[str, np.ndarray]:

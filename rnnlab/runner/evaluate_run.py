@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from rnnlab.config.error_lines import one_line
+from rnnlab.config.run_config import to_run_config
 from rnnlab.config.schema import RunConfig
 from rnnlab.data.base import SPLITS, Dataset, TokenStreams
 from rnnlab.data.chars import CharDataset, text_source
@@ -28,8 +30,6 @@ METRIC_NAME_UNSAFE = re.compile(r"[^\w./\- :]")
 
 def with_data_options(cfg: DictConfig, overrides: list[str]) -> RunConfig:
     """The run's config with ``data.KEY=VALUE`` ``overrides``, validated like a run's."""
-    from rnnlab.cli import one_line, to_run_config
-
     for override in overrides:
         if not override.startswith("data.") or "=" not in override:
             raise RnnlabError(

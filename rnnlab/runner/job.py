@@ -14,9 +14,12 @@ from omegaconf import DictConfig, OmegaConf
 from pluggy import HookRelay
 
 import rnnlab
+from rnnlab.config.run_config import config_dict, default_run_dir, schema_for, to_run_config
 from rnnlab.config.schema import RunConfig
+from rnnlab.config.store import GROUP_BASES
 from rnnlab.errors import RnnlabError, storage_error
 from rnnlab.plugins.registry import Registry, get_registry
+from rnnlab.plugins.run import Run
 from rnnlab.runner.build import build_dataset, build_model, build_optimizer, build_schedule
 from rnnlab.runner.checkpoint import LAST, Checkpoint, remove_partial_writes
 from rnnlab.runner.data_contract import dataset_task
@@ -28,9 +31,14 @@ from rnnlab.runner.run_context import (
     OVERRIDES_TAG,
     PID_TAG,
     RUN_DIR_META,
-    Run,
 )
-from rnnlab.runner.run_dir import CONFIG_FILE, RunDirLock, lock_run_dir
+from rnnlab.runner.run_dir import (
+    CONFIG_FILE,
+    RunDirLock,
+    claim_new_run_dir,
+    held_lock,
+    lock_run_dir,
+)
 from rnnlab.runner.threads import compute_threads, job_threads
 from rnnlab.runner.trainer import PROFILES_FILE, Trainer
 from rnnlab.tracking.metrics_file import METRICS_FILE, read_metrics
@@ -110,20 +118,15 @@ def resumed_config(
     ``overrides`` may only set ``train.steps`` (to train a run for longer); everything
     else comes from the run's own config.
     """
-    from rnnlab.cli import to_run_config
-    from rnnlab.config.store import GROUP_BASES
     from rnnlab.runner.resume import find_run_dir
 
     run_dir = find_run_dir(reference)
-    base = OmegaConf.structured(RunConfig)
     try:
         saved = cast(DictConfig, OmegaConf.load(run_dir / CONFIG_FILE))
         if "schedule" not in saved:  # runs from before schedules existed had a constant rate
             saved.schedule = {"name": "constant"}
-        for group in ("cell", "data", "optimizer", "schedule"):
-            config = registry.get(group, saved[group]["name"]).config or GROUP_BASES[group]
-            base[group] = OmegaConf.structured(config)
-        merged = cast(DictConfig, OmegaConf.merge(base, saved))
+        schema = schema_for({g: saved[g]["name"] for g in GROUP_BASES}, registry)
+        merged = cast(DictConfig, OmegaConf.merge(schema, saved))
     except RnnlabError:  # a cell, dataset, optimizer or schedule that is not installed
         raise
     except Exception as exc:  # YAML syntax, or not a mapping with the run's groups
@@ -200,24 +203,54 @@ def announce(run: Run, baselines: Mapping[str, float]) -> None:
         print(f"context baselines on val, bits per character: {values}", file=sys.stderr)
 
 
-def run_job(cfg: DictConfig, conf: RunConfig, hydra_cfg: DictConfig) -> float:
-    """Train one model as ``conf`` says; returns the best validation loss.
+def run_job(
+    conf: RunConfig,
+    run_dir: Path | str | None = None,
+    overrides: Sequence[str] = (),
+    workers: int = 1,
+) -> float:
+    """Train one model as ``conf`` says (``rnnlab.config.make_run_config`` builds one from
+    Python); returns the best validation loss.
+
+    ``run_dir``: the new run's directory (it must be new or empty; None: a new
+    ``outputs/<date>/<time>-<cell>-<data>`` as the ``rnnlab`` command makes); a resumed run
+    (``conf.resume``) trains in its own. ``overrides``: the command-line overrides, kept as a
+    tag (on resume only ``train.steps=N`` may be among them). ``workers``: jobs running at once
+    on this machine, which share its cores (``threads=0`` takes this job's share).
 
     Nothing is written before the dataset, model and optimizer are built and, on resume, the
     checkpoint is checked against them and found to leave work to do: a start that fails
-    there leaves no records (the CLI removes a new run's directory). The run directory is
-    locked while the job trains in it.
+    there leaves no records and no new run directory. The run directory is locked while the
+    job trains in it.
     """
     registry = get_registry()
-    run_dir = Path(hydra_cfg.runtime.output_dir)
-    ckpt = None
     if conf.resume:
-        cfg, conf, run_dir = resumed_config(conf.resume, registry, hydra_cfg.overrides.task)
-        ckpt = Checkpoint(run_dir / LAST)
-    run = make_run(cast(dict, OmegaConf.to_container(cfg, resolve=True)), run_dir)
-    run.tags[OVERRIDES_TAG] = " ".join(hydra_cfg.overrides.task)
+        _, conf, resumed_dir = resumed_config(conf.resume, registry, overrides)
+        return train_in(conf, resumed_dir, Checkpoint(resumed_dir / LAST), overrides, workers)
+    path = Path(run_dir) if run_dir is not None else default_run_dir(conf)
+    if held_lock(path) is not None:  # claimed by the rnnlab command before Hydra started
+        return train_in(conf, path, None, overrides, workers)
+    claim = claim_new_run_dir(path, unique=run_dir is None)
+    try:
+        return train_in(conf, claim.path, None, overrides, workers)
+    except BaseException:
+        claim.discard()  # a run that did not start leaves no directory behind
+        raise
+
+
+def train_in(
+    conf: RunConfig,
+    run_dir: Path,
+    ckpt: Checkpoint | None,
+    overrides: Sequence[str],
+    workers: int,
+) -> float:
+    """``run_job`` in ``run_dir``: a new run's (claimed), or continuing ``ckpt`` there."""
+    registry = get_registry()
+    run = make_run(config_dict(conf), run_dir)
+    run.tags[OVERRIDES_TAG] = " ".join(overrides)
     hook = registry.plugins.pm.hook
-    with compute_threads(job_threads(conf.threads, hydra_cfg)), sigterm_as_interrupt():
+    with compute_threads(job_threads(conf.threads, workers)), sigterm_as_interrupt():
         trainer = build_trainer(conf, registry, hook, run)
         if ckpt is None:
             lock = lock_run_dir(run_dir)
@@ -229,13 +262,12 @@ def run_job(cfg: DictConfig, conf: RunConfig, hydra_cfg: DictConfig) -> float:
             remove_partial_writes(run_dir)
             continue_run(run, ckpt, run_dir)
         try:
-            return train_and_test(cfg, run, trainer, ckpt, lock, registry)
+            return train_and_test(run, trainer, ckpt, lock, registry)
         finally:
             lock.release()
 
 
 def train_and_test(
-    cfg: DictConfig,
     run: Run,
     trainer: Trainer,
     ckpt: Checkpoint | None,
@@ -245,7 +277,7 @@ def train_and_test(
     """Start the trackers, train (from ``ckpt`` if given), test, report, end the run."""
     run_dir, hook = run.run_dir, registry.plugins.pm.hook
     if ckpt is None:
-        OmegaConf.save(cfg, run_dir / CONFIG_FILE, resolve=True)
+        OmegaConf.save(OmegaConf.create(run.config), run_dir / CONFIG_FILE)
     trackers = start_trackers(run, registry)
     try:
         hook.on_run_start(run=run)

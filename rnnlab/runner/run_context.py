@@ -1,9 +1,11 @@
-"""The ``Run``: what lifecycle hooks (trackers, callbacks) see of a job."""
+"""The tags and ``meta`` keys the runner gives a ``Run`` (which lives in ``rnnlab.plugins.run``,
+the plugin contract, and is re-exported here for trackers that import it from this module)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from rnnlab.plugins.run import Run
+
+__all__ = ["COPIED_FROM_TAG", "HOST_TAG", "OVERRIDES_TAG", "PID_TAG", "RUN_DIR_META", "Run"]
 
 #: tags every run carries: where its process runs (to find runs killed hard) and its overrides
 HOST_TAG, PID_TAG, OVERRIDES_TAG = "rnnlab.host", "rnnlab.pid", "rnnlab.overrides"
@@ -11,25 +13,3 @@ HOST_TAG, PID_TAG, OVERRIDES_TAG = "rnnlab.host", "rnnlab.pid", "rnnlab.override
 COPIED_FROM_TAG = "rnnlab.copied_from"
 #: ``meta`` key: the resolved directory the run trains in (a copy or a move changes it)
 RUN_DIR_META = "run_dir"
-
-
-@dataclass
-class Run:
-    """One training job.
-
-    ``config`` is the composed config as plain dicts/lists; ``params`` the same
-    flattened with dotted keys (strings, for trackers); ``meta`` is JSON-able,
-    saved in every checkpoint and restored on resume (a tracker keeps its
-    remote run id there, e.g. ``meta["mlflow_run_id"]``).
-    """
-
-    config: dict
-    params: dict[str, str]
-    run_dir: Path
-    name: str
-    tags: dict[str, str] = field(default_factory=dict)
-    meta: dict = field(default_factory=dict)
-    resumed_from_step: int = 0
-    #: the ``meta`` of the run whose directory this one was copied from (resumed in the copy):
-    #: trackers start a new record here, linked to that run's, and leave that one alone
-    copied_from: dict = field(default_factory=dict)

@@ -66,6 +66,11 @@ class RunDirLock:
 _held: dict[Path, RunDirLock] = {}
 
 
+def held_lock(path: Path) -> RunDirLock | None:
+    """This process's lock on ``path``, if it holds one."""
+    return _held.get(Path(path).resolve())
+
+
 def _holder(lock_path: Path) -> str:
     try:
         pid = lock_path.read_text().strip()
@@ -80,7 +85,7 @@ def lock_run_dir(path: Path, created: list[Path] | None = None) -> RunDirLock:
     Idempotent within a process: a directory this process holds is returned as is.
     """
     path = Path(path)
-    held = _held.get(path.resolve())
+    held = held_lock(path)
     if held is not None:
         return held
     lock_path = path / LOCK_FILE

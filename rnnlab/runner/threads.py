@@ -7,27 +7,16 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from omegaconf import DictConfig
 from threadpoolctl import threadpool_limits
 
 log = logging.getLogger("rnnlab")
 
 
-def parallel_workers(hydra_cfg: DictConfig) -> int:
-    """Jobs running at once on this machine: the launcher's ``n_jobs`` (joblib), else 1.
-
-    joblib's ``n_jobs=-1`` means one worker per core.
-    """
-    n_jobs = (hydra_cfg.get("launcher") or {}).get("n_jobs") or 1
-    return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
-
-
-def job_threads(requested: int, hydra_cfg: DictConfig) -> int:
+def job_threads(requested: int, workers: int) -> int:
     """The thread count for this job: ``requested``, or for 0 the cores the job has (all of
-    them, or its share when a launcher runs workers in parallel), lowered so that workers x
-    threads does not exceed the cores."""
+    them, or its share when ``workers`` jobs run at once on this machine), lowered so that
+    workers x threads does not exceed the cores."""
     cores = os.cpu_count() or 1
-    workers = parallel_workers(hydra_cfg)
     share = max(1, cores // workers)
     if requested == 0:
         return share

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from pluggy import HookRelay
 from rnnlab.config.schema import RunConfig
 from rnnlab.data.base import Dataset, unpack
 from rnnlab.errors import RnnlabError
+from rnnlab.files import write_text_atomically
 from rnnlab.nn.model import RecurrentModel
 from rnnlab.nn.optim import (
     Optimizer,
@@ -64,6 +64,14 @@ def with_sums(interval: dict[str, Any]) -> dict[str, Any]:
         "steps": interval["steps"],
         "sums": sums,
     }
+
+
+def diverged(what: str, last_finite_norm: float) -> TrainingDiverged:
+    """The one line for a run that diverged: ``what`` happened, and the fix."""
+    return TrainingDiverged(
+        f"training diverged {what} (last finite gradient norm {last_finite_norm:.4g}); "
+        f"lower optimizer.lr or set optimizer.clip_norm"
+    )
 
 
 class Trainer:
@@ -133,10 +141,8 @@ class Trainer:
             self.skipped_steps += 1
             final = self.model.initial_state(self.batch_size)  # not carried on: may be non-finite
         else:
-            raise TrainingDiverged(
-                f"training diverged at step {self.step + 1}: loss {loss}, gradient norm {norm} "
-                f"(last finite gradient norm {self.last_finite_norm:.4g}); lower optimizer.lr "
-                f"or set optimizer.clip_norm"
+            raise diverged(
+                f"at step {self.step + 1}: loss {loss}, gradient norm {norm}", self.last_finite_norm
             )
 
         self.step += 1
@@ -219,10 +225,8 @@ class Trainer:
     def save(self, best: bool) -> None:
         """Write ``last.npz`` (and ``best.npz``); never a checkpoint with non-finite parameters."""
         if not self.params_finite():
-            raise TrainingDiverged(
-                f"training diverged by step {self.step}: the parameters are no longer finite "
-                f"(last finite gradient norm {self.last_finite_norm:.4g}); lower optimizer.lr "
-                f"or set optimizer.clip_norm"
+            raise diverged(
+                f"by step {self.step}: the parameters are no longer finite", self.last_finite_norm
             )
         run_dir = Path(self.run.run_dir)
         for name, is_best in [(LAST, False)] + ([(BEST, True)] if best else []):
@@ -239,9 +243,7 @@ class Trainer:
             return
         self.profiles[f"step {self.step}"] = [float(v) for v in profile]
         path = Path(self.run.run_dir) / PROFILES_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.profiles))
-        os.replace(tmp, path)
+        write_text_atomically(path, json.dumps(self.profiles), durable=False)
 
     def check_checkpoint(self, ckpt: Checkpoint) -> None:
         """Raise CheckpointError unless ``ckpt`` fits this model, optimizer and loop."""

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
+from rnnlab.files import write_text_atomically
 from rnnlab.plugins.hookspecs import hookimpl
 
 METRICS_FILE = "metrics.jsonl"
@@ -45,10 +46,8 @@ def read_metrics(path: str | os.PathLike) -> list[Record]:
 
 def _write_records(path: Path, records: list[Record]) -> None:
     """Replace ``path`` atomically with ``records``."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.writelines(_line(step, metrics) for step, metrics in records)
-    os.replace(tmp, path)
+    text = "".join(_line(step, metrics) for step, metrics in records)
+    write_text_atomically(path, text, durable=True)
 
 
 def _line(step: int, metrics: dict) -> str:

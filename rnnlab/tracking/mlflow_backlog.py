@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
+from rnnlab.files import write_text_atomically
 
 BACKLOG_FILE = "mlflow_backlog.json"
 
@@ -48,10 +49,7 @@ class Backlog:
 
     def save(self, run_dir: str | os.PathLike) -> None:
         """Replace the backlog file atomically."""
-        path = self.path(run_dir)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(self)), encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomically(self.path(run_dir), json.dumps(asdict(self)), durable=True)
 
     @classmethod
     def remove(cls, run_dir: str | os.PathLike) -> None:
