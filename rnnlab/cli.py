@@ -1,8 +1,8 @@
 """The ``rnnlab`` command: Hydra composition, validation, then one call into the runner.
 
 ``rnnlab [overrides]`` trains one model, ``rnnlab -m [sweeps]`` runs a sweep;
-``rnnlab plugins``, ``rnnlab sample`` and ``rnnlab report`` are subcommands. Heavy imports
-(MLflow, the runner) happen only when a job runs.
+``rnnlab NAME ...`` runs a subcommand that a plugin registered (``plugins``, ``sample``,
+``report``, ...). Heavy imports (MLflow, the runner) happen only when a job runs.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from typing import cast
 
 import hydra
 from hydra.errors import HydraException
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.config.error_lines import one_line
 from rnnlab.config.run_config import to_run_config
 from rnnlab.errors import ConfigError, RnnlabError, storage_error
 from rnnlab.runner.run_dir import RunDirLock, claim_new_run_dir, lock_run_dir
-from rnnlab.tracking.env import PARENT_RUN_ENV
 
 CONF_DIR = str(files("rnnlab.conf"))
 GROUPS = ("cell", "data", "optimizer", "schedule")
@@ -167,12 +166,15 @@ def hydra_main(cfg: DictConfig):
             job = f"job {hydra_cfg.job.num} [{' '.join(hydra_cfg.overrides.task)}]"
             print(f"rnnlab: error: {job}: {message}", file=sys.stderr)
             record_failure(hydra_cfg.job.num, job)
-            if os.environ.get(PARENT_RUN_ENV):
-                from rnnlab.tracking.mlflow_sweep import record_failed_job
+            # e.g. a tracking store that fails here failed the job above, and said so
+            with contextlib.suppress(Exception):
+                from rnnlab.plugins.registry import get_registry
 
-                # a store that fails here failed the job above, and said so
-                with contextlib.suppress(Exception):
-                    record_failed_job(cfg, " ".join(hydra_cfg.overrides.task), message)
+                get_registry().plugins.pm.hook.on_sweep_job_failed(
+                    config=OmegaConf.to_container(cfg, resolve=True),
+                    overrides=list(hydra_cfg.overrides.task),
+                    error=message,
+                )
             return None
 
 
@@ -191,22 +193,30 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run_command(argv: list[str]) -> None:
-    """A subcommand (plugins, sample, upload, report), or training through Hydra."""
-    from rnnlab.commands import SUBCOMMANDS
+    """A subcommand that a plugin registered (plugins, sample, report, ...), or training
+    through Hydra."""
+    from rnnlab.commands import commands_help, find_command
+    from rnnlab.plugins.registry import get_registry
 
-    if argv and argv[0] in SUBCOMMANDS:
+    try:
+        registry = get_registry()
+        command = find_command(argv, registry)
+    except RnnlabError as exc:
+        fail(str(exc), code=2)
+    if command is not None:
         try:
-            SUBCOMMANDS[argv[0]](argv[1:])
+            command.obj(argv[1:])
         except RnnlabError as exc:
             fail(str(exc))
         return
     try:
         from rnnlab.config.store import store_configs
-        from rnnlab.plugins.registry import get_registry
 
-        registry = get_registry()
         registry.check_conflicts()
         store_configs(registry)
+        OmegaConf.register_new_resolver(  # the command lines of `rnnlab --help`
+            "rnnlab_commands", lambda: commands_help(registry), replace=True
+        )
         start = preflight(argv)
     except RnnlabError as exc:
         fail(str(exc), code=2)

@@ -1,180 +1,30 @@
-"""Subcommands beside training: ``rnnlab plugins``, ``sample``, ``evaluate``, ``upload`` and
-``report``."""
+"""Subcommands: ``rnnlab NAME ARGS...`` runs the command a plugin registered as NAME
+(``register_commands``; rnnlab's own ``plugins``, ``sample`` and ``evaluate`` included)."""
 
 from __future__ import annotations
 
-import argparse
-from typing import cast
+import re
 
-from rnnlab.errors import RnnlabError
+from rnnlab.plugins.registry import Registration, Registry
 
-
-def plugins_command(argv: list[str]) -> None:
-    """Print each plugin, its distribution and version, what it registers; and failures."""
-    argparse.ArgumentParser(
-        prog="rnnlab plugins", description="List loaded plugins and what they register."
-    ).parse_args(argv)
-    from rnnlab.plugins.registry import get_registry
-
-    registry = get_registry()
-    by_plugin: dict[str, list[str]] = {}
-    for kind, entries in registry.entries.items():
-        for name, reg in entries.items():
-            by_plugin.setdefault(reg.plugin.name, []).append(f"{kind} {name}")
-    for info in registry.plugins.loaded:
-        what = ", ".join(sorted(by_plugin.get(info.name, []))) or "lifecycle hooks only"
-        print(f"{info.name}  ({info.distribution} {info.version}, {info.module}): {what}")
-    for failure in registry.plugins.failures:
-        print(
-            f"FAILED {failure.plugin.name}  ({failure.plugin.distribution} "
-            f"{failure.plugin.version}, {failure.plugin.module}): {failure.error}"
-        )
-    for conflict in registry.conflicts:
-        print(f"CONFLICT {conflict}")
+#: a first argument that names a command rather than an override (``key=value``, ``~key``)
+COMMAND_WORD = re.compile(r"^[A-Za-z][\w-]*$")
 
 
-def sample_command(argv: list[str]) -> None:
-    """Generate text from a finished character-level run."""
-    parser = argparse.ArgumentParser(
-        prog="rnnlab sample", description="Generate text from a trained character-level run."
+def find_command(argv: list[str], registry: Registry) -> Registration | None:
+    """The command ``argv`` starts with; None when it is training (overrides and options).
+
+    A word that is no registered command fails with one PluginError listing the commands
+    (or naming the plugin that should have provided it and failed, or a conflict).
+    """
+    if not argv or not COMMAND_WORD.match(argv[0]):
+        return None
+    return registry.find("command", argv[0])
+
+
+def commands_help(registry: Registry) -> str:
+    """One line per registered command, for ``rnnlab --help``."""
+    return "\n".join(
+        f"  rnnlab {name:<9} {reg.help}".rstrip()
+        for name, reg in sorted(registry.entries["command"].items())
     )
-    parser.add_argument("run", help="run directory, or MLflow run id")
-    parser.add_argument("--length", type=int, default=500, help="characters to generate")
-    parser.add_argument("--temperature", type=float, default=0.8, help="0: the most likely")
-    parser.add_argument(
-        "--greedy", action="store_true", help="the most likely character (--temperature 0)"
-    )
-    parser.add_argument("--top-k", type=int, default=0, help="among the k most likely; 0: all")
-    parser.add_argument(
-        "--top-p", type=float, default=1.0, help="among the most likely, up to this probability"
-    )
-    parser.add_argument("--prime", default="\n", help="priming text")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--checkpoint", choices=["best", "last"], default="best")
-    args = parser.parse_args(argv)
-    if args.greedy:
-        args.temperature = 0.0
-    check_flags(args, ("length", "temperature", "top_k", "top_p"))
-
-    import sys
-
-    import numpy as np
-
-    from rnnlab.plugins.registry import get_registry
-    from rnnlab.runner.build import build_dataset, build_model
-    from rnnlab.runner.checkpoint import Checkpoint
-    from rnnlab.runner.data_contract import dataset_task
-    from rnnlab.runner.job import resumed_config
-    from rnnlab.runner.sampling import TextCodec, generate, warn_unseen
-
-    registry = get_registry()
-    _, conf, run_dir = resumed_config(args.run, registry)
-    dataset = build_dataset(conf, registry)
-    if not dataset_task(dataset, registry).samples_text:
-        raise RnnlabError(
-            f"run {run_dir} trained on '{conf.data.name}', which is not a text "
-            f"dataset; sampling needs a character-level run (data=chars)"
-        )
-    model = build_model(conf, dataset, registry)
-    Checkpoint(run_dir / f"{args.checkpoint}.npz").load_into(model.params)
-    codec = cast(TextCodec, dataset)  # checked: a text-sampling task's dataset encodes
-    warn_unseen(codec, args.prime, "--prime")
-    rng = np.random.default_rng(args.seed)
-    pieces = generate(
-        model, codec, args.prime, args.length, rng, args.temperature, args.top_k, args.top_p
-    )
-    for piece in pieces:  # streamed: each character as soon as it is drawn
-        sys.stdout.write(piece)
-        sys.stdout.flush()
-    sys.stdout.write("\n")
-
-
-def check_flags(args: argparse.Namespace, names: tuple[str, ...]) -> None:
-    """Check each flag by the range rule of the ``sample`` config field of the same name; a
-    ConfigError names the flag as typed (``--top-k``)."""
-    import dataclasses
-
-    from rnnlab.config.checks import check_value
-    from rnnlab.config.schema import SampleConfig
-
-    rules = {f.name: f.metadata["rule"] for f in dataclasses.fields(SampleConfig) if f.metadata}
-    for name in names:
-        check_value("--" + name.replace("_", "-"), getattr(args, name), rules[name], separator=" ")
-
-
-def evaluate_command(argv: list[str]) -> None:
-    """Score a run's checkpoint on another text, another split, or changed data options."""
-    parser = argparse.ArgumentParser(
-        prog="rnnlab evaluate",
-        description="The loss and bits per character (accuracy, MSE) of a run's checkpoint on "
-        "a split of its data, on another text (data.path=FILE: the whole file), or on its "
-        "dataset with other options (e.g. data.length=200); logged to the run in MLflow.",
-    )
-    parser.add_argument("run", help="run directory, or MLflow run id")
-    parser.add_argument("overrides", nargs="*", metavar="data.KEY=VALUE")
-    parser.add_argument(
-        "--split", choices=["train", "val", "test"], help="default: test (with data.path: all)"
-    )
-    parser.add_argument("--checkpoint", choices=["best", "last"], default="best")
-    args = parser.parse_intermixed_args(argv)  # overrides may come after --split
-    from rnnlab.runner.evaluate_run import evaluate_run
-
-    evaluate_run(args.run, args.overrides, args.split, args.checkpoint)
-
-
-def upload_command(argv: list[str]) -> None:
-    """Send MLflow the metric points, artifacts and final status a run's tracker missed."""
-    parser = argparse.ArgumentParser(
-        prog="rnnlab upload",
-        description="Send MLflow what a run missed while its tracking store was away "
-        "(from the run's metrics.jsonl and mlflow_backlog.json); nothing twice.",
-    )
-    parser.add_argument("run", help="run directory")
-    parser.add_argument(
-        "--tracking-uri", help="the store to send to (default: the one the run logged to)"
-    )
-    args = parser.parse_args(argv)
-    from rnnlab.runner.resume import find_run_dir
-    from rnnlab.tracking.upload import upload
-
-    print(upload(find_run_dir(args.run), args.tracking_uri))
-
-
-def report_command(argv: list[str]) -> None:
-    """Write a sweep's results table and plots, read from the MLflow tracking store."""
-    parser = argparse.ArgumentParser(
-        prog="rnnlab report",
-        description="Write a Markdown table and PNG plots of a sweep, read from MLflow "
-        "(default: the latest sweep in the store).",
-    )
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument("--parent", metavar="RUN_ID", help="the sweep's MLflow parent run id")
-    which.add_argument("--experiment", metavar="NAME", help="the latest sweep of this experiment")
-    parser.add_argument(
-        "--tracking-uri",
-        help="default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the working directory",
-    )
-    parser.add_argument("--out", default="report", help="directory for report.md and the PNGs")
-    parser.add_argument(
-        "--metric",
-        help="validation metric to report (default: the first of "
-        "val/mse, val/bpc, val/acc the jobs logged)",
-    )
-    args = parser.parse_args(argv)
-
-    from rnnlab.tracking.sweep_report import find_parent, open_store, read_sweep, write_report
-
-    client, uri = open_store(args.tracking_uri)
-    sweep = read_sweep(client, find_parent(client, uri, args.parent, args.experiment), args.metric)
-    paths = write_report(sweep, args.out)
-    print(paths[0].read_text(encoding="utf-8"))
-    print("wrote " + ", ".join(str(p) for p in paths))
-
-
-SUBCOMMANDS = {
-    "plugins": plugins_command,
-    "sample": sample_command,
-    "evaluate": evaluate_command,
-    "upload": upload_command,
-    "report": report_command,
-}

@@ -1,27 +1,31 @@
-"""The sweep's Hydra callback: an MLflow parent run around ``rnnlab -m`` jobs, a summary, and
-an exit status that says whether every job finished."""
+"""The sweep's Hydra callback around ``rnnlab -m`` jobs: the sweep hooks (through which e.g.
+the MLflow plugin opens a parent run and prints a summary), and an exit status that says
+whether every job finished."""
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import copy
+import os
 import sys
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from pluggy import HookRelay
 
 from rnnlab.errors import RnnlabError, storage_error
+from rnnlab.plugins.registry import get_registry
+from rnnlab.plugins.sweep_context import Sweep
 from rnnlab.sweep_failures import FAILURES_ENV, end_failure_records, start_failure_records
 from rnnlab.sweep_orphans import SWEEP_PROCESS_ENV, export_sweep_process
 
-if TYPE_CHECKING:
-    from rnnlab.tracking.mlflow_sweep import JobResult
 
-
-def copy_env_to_jobs(config, names) -> None:
+def copy_env_to_jobs(config: DictConfig, names: Iterable[str]) -> None:
     """Have Hydra copy these variables of this process into every job's ``hydra.job.env_set``.
 
     Launchers rebuild each job's config from ``hydra.overrides`` here, and the job
@@ -33,17 +37,30 @@ def copy_env_to_jobs(config, names) -> None:
         config.hydra.overrides.hydra.append(f"hydra.job.env_copy=[{','.join(names)}]")
 
 
+def sweep_of(config: DictConfig) -> Sweep:
+    """The ``Sweep`` the hooks see: its directory, overrides and config (without ``hydra``)."""
+    job_config = copy.deepcopy(config)
+    with open_dict(job_config):
+        del job_config["hydra"]
+    plain = cast(dict, OmegaConf.to_container(job_config, resolve=True))
+    return Sweep(Path(str(config.hydra.sweep.dir)), list(config.hydra.overrides.task), plain)
+
+
+def hooks() -> HookRelay:
+    return get_registry().plugins.pm.hook
+
+
 class SweepCallback(Callback):
-    """Opens the parent run before any job starts; at the end, prints and keeps the summary.
+    """Calls ``on_sweep_start`` before any job starts, and ``on_sweep_end`` at the end.
 
     Jobs in processes of their own stop when this process dies (``sweep_orphans``). A
     sweep with a failed job ends with exit status 1 after every job has run, whatever
-    its launcher and trackers (``sweep_failures``); a tracking store that cannot be used
-    ends it with status 2 before any job starts.
+    its launcher and trackers (``sweep_failures``); a plugin that cannot start the sweep
+    (e.g. a tracking store that cannot be used) ends it with status 2 before any job starts.
     """
 
     def __init__(self) -> None:
-        self.parent: str | None = None
+        self.sweep: Sweep | None = None
         self.failures: Path | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -61,41 +78,30 @@ class SweepCallback(Callback):
             raise SystemExit(2) from None
 
     def _start(self, config: DictConfig) -> None:
-        sweep_dir = str(config.hydra.sweep.dir)
-        self.failures = start_failure_records(sweep_dir)
+        self.failures = start_failure_records(str(config.hydra.sweep.dir))
         export_sweep_process()
-        names = [FAILURES_ENV, SWEEP_PROCESS_ENV]
-        tracking = OmegaConf.to_container(config.tracking, resolve=True)
-        assert isinstance(tracking, dict)
-        if "mlflow" in tracking["trackers"]:
-            from rnnlab.tracking.mlflow_sweep import SWEEP_ENV, start_sweep
-
-            self.parent = start_sweep(tracking, sweep_dir, list(config.hydra.overrides.task))
-            names.extend(SWEEP_ENV)
-        copy_env_to_jobs(config, names)
+        sweep = sweep_of(config)
+        hooks().on_sweep_start(sweep=sweep)
+        self.sweep = sweep
+        os.environ.update(sweep.job_env)
+        copy_env_to_jobs(config, [FAILURES_ENV, SWEEP_PROCESS_ENV, *sweep.job_env])
         atexit.register(self._interrupted)
 
     def _interrupted(self) -> None:
-        """At an exit before the sweep's end (Ctrl-C): its parent run ends KILLED at once."""
+        """At an exit before the sweep's end (Ctrl-C): the plugins hear of it at once."""
         if self.failures is not None:
             end_failure_records(self.failures)
-        if self.parent is not None:
-            from rnnlab.tracking.mlflow_sweep import end_interrupted_sweep
-
-            with contextlib.suppress(Exception):  # else it is reaped when the store is next opened
-                end_interrupted_sweep(self.parent)
+        if self.sweep is not None:
+            with contextlib.suppress(Exception):  # e.g. a parent run is reaped later instead
+                hooks().on_sweep_interrupted(sweep=self.sweep)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         atexit.unregister(self._interrupted)
         failed = end_failure_records(self.failures) if self.failures else []
-        results = self._finish_parent(self.parent) if self.parent is not None else None
-        if results is not None and any(j.status != "FINISHED" for j in results):
-            unfinished = [j for j in results if j.status != "FINISHED"]
-            print(
-                f"rnnlab: error: {len(unfinished)} of {len(results)} jobs did not finish: "
-                + ", ".join(f"{j.name} [{j.overrides}]" for j in unfinished),
-                file=sys.stderr,
-            )
+        problems = hooks().on_sweep_end(sweep=self.sweep) if self.sweep is not None else []
+        for problem in problems:
+            print(f"rnnlab: error: {problem}", file=sys.stderr)
+        if problems:
             raise SystemExit(1)
         if failed:
             print(
@@ -104,17 +110,3 @@ class SweepCallback(Callback):
                 file=sys.stderr,
             )
             raise SystemExit(1)
-
-    def _finish_parent(self, parent: str) -> list[JobResult] | None:
-        """Close the MLflow parent run and print its summary; its jobs (None if it failed)."""
-        from rnnlab.tracking.mlflow_sweep import finish_sweep, summary_table
-        from rnnlab.tracking.store import first_line
-
-        try:
-            results = finish_sweep(parent)
-        except Exception as exc:  # the jobs ran: say what went wrong, without the summary
-            problem = first_line(str(exc)) or type(exc).__name__
-            print(f"rnnlab: warning: no sweep summary in MLflow ({problem})", file=sys.stderr)
-            return None
-        print(f"\nsweep summary (MLflow parent run {parent}):\n{summary_table(results)}")
-        return results

@@ -158,6 +158,10 @@ CONFIG_CASES = {
         ["optimizer=sgd", "optimizer.momentum=1.5"],
         ["optimizer.momentum=1.5", "[0, 1.0)"],
     ),
+    "register a model that is not logged": (
+        ["tracking.register_model=mine", "tracking.log_model=false"],
+        ["tracking.register_model=mine needs the model logged: drop tracking.log_model=false"],
+    ),
     "nesterov without momentum": (
         ["optimizer=sgd", "optimizer.nesterov=true", *TINY_DIFFERENCE],
         ["optimizer.nesterov=true needs optimizer.momentum > 0"],
@@ -645,6 +649,57 @@ BROKEN_DATA_CASES = {
 }
 
 
+TRACKER_PLUGINS = {
+    "a tracker class that cannot be built": (
+        """
+class Broken:
+    def __init__(self):  # the contract: Broken(run)
+        pass
+""",
+        [
+            "tracker 'broken' from entry point 'broken' of rnnlab-broken 0.1.0 breaks the "
+            "tracker contract: Broken(run) raised TypeError",
+            "fix the tracker class",
+        ],
+    ),
+    "a misspelt hook": (
+        """
+class Broken:
+    def __init__(self, run):
+        pass
+
+    @hookimpl
+    def on_metric(self, run, step, metrics):
+        pass
+""",
+        ["entry point 'broken' of rnnlab-broken 0.1.0", "Broken marks on_metric with @hookimpl"],
+    ),
+    "a hook with an argument the hook does not give": (
+        """
+class Broken:
+    def __init__(self, run):
+        pass
+
+    @hookimpl
+    def on_metrics(self, run, step, values):
+        pass
+""",
+        ["entry point 'broken' of rnnlab-broken 0.1.0", "Broken: hookimpl definition: "],
+    ),
+    "no hook marked": (
+        """
+class Broken:
+    def __init__(self, run):
+        pass
+
+    def on_metrics(self, run, step, metrics):
+        pass
+""",
+        ["entry point 'broken' of rnnlab-broken 0.1.0", "Broken implements no hook"],
+    ),
+}
+
+
 #: an optimizer plugin with one contract bug: ``{bug}`` replaces one of its methods
 BROKEN_OPTIMIZER = """
 import numpy as np
@@ -704,6 +759,87 @@ def test_plugin_dataset_or_task_that_breaks_its_contract(bad_input, plugin_dist,
     bad_input(f"data={name}", "model.hidden_size=4", "train.steps=2", fragments=fragments)
 
 
+@pytest.mark.parametrize("tracker, fragments", TRACKER_PLUGINS.values(), ids=TRACKER_PLUGINS.keys())
+def test_a_tracker_that_breaks_the_contract_fails_before_training(
+    bad_input, plugin_dist, tracker, fragments
+):
+    source = (
+        "from rnnlab import hookimpl\n"
+        + tracker
+        + ("\n@hookimpl\ndef register_trackers(register):\n    register('broken', Broken)\n")
+    )
+    plugin_dist("rnnlab-broken", {"broken": "broken_tracker"}, {"broken_tracker": source})
+    bad_input(
+        *TINY_DIFFERENCE, "tracking.trackers=[metrics_file,mlflow,broken]", fragments=fragments
+    )
+
+
+def test_a_command_that_is_not_callable(bad_input, plugin_dist):
+    source = """
+from rnnlab import hookimpl
+
+@hookimpl
+def register_commands(register):
+    register("mycmd", "print('hello')", help="greets")
+"""
+    plugin_dist("rnnlab-mycmd", {"mycmd": "mycmd_plugin"}, {"mycmd_plugin": source})
+    bad_input(
+        "mycmd",
+        fragments=[
+            "command 'mycmd' from entry point 'mycmd' of rnnlab-mycmd 0.1.0 is not callable "
+            "(it is a str)",
+            "register('mycmd', run, help='...')",
+        ],
+    )
+
+
+def test_a_command_named_like_another_plugins(bad_input, plugin_dist, run_rnnlab):
+    source = """
+from rnnlab import hookimpl
+
+@hookimpl
+def register_commands(register):
+    register("report", lambda argv: print("mine"), help="my report")
+"""
+    plugin_dist("rnnlab-myreport", {"myreport": "myreport_plugin"}, {"myreport_plugin": source})
+    bad_input(
+        "report",
+        fragments=[
+            "command 'report' is registered twice: by entry point ",
+            "entry point 'mlflow' of rnnlab 0.1.0",
+            "entry point 'myreport' of rnnlab-myreport 0.1.0",
+            "RNNLAB_PLUGINS",
+        ],
+    )
+    assert run_rnnlab("report", env={"RNNLAB_PLUGINS": "none"}).returncode == 1  # rnnlab's own
+    assert run_rnnlab(*TINY_DIFFERENCE, "tracking.trackers=[metrics_file]").returncode == 2
+
+
+def test_two_trackers_declaring_the_same_option(bad_input, plugin_dist):
+    source = """
+from dataclasses import dataclass
+from rnnlab import hookimpl
+from rnnlab.tracking.metrics_file import MetricsFileTracker
+
+@dataclass
+class Options:
+    experiment: str = "mine"
+
+@hookimpl
+def register_trackers(register):
+    register("mine", MetricsFileTracker, config=Options)
+"""
+    plugin_dist("rnnlab-mine", {"mine": "mine_plugin"}, {"mine_plugin": source})
+    bad_input(
+        *TINY_DIFFERENCE,
+        fragments=[
+            "tracking.experiment is declared twice: by tracker ",
+            "tracker 'mlflow' from entry point 'mlflow' of rnnlab 0.1.0",
+            "tracker 'mine' from entry point 'mine' of rnnlab-mine 0.1.0",
+        ],
+    )
+
+
 @pytest.mark.parametrize("bug", OPTIMIZER_BUGS)
 def test_plugin_optimizer_that_breaks_the_contract(bad_input, plugin_dist, bug):
     code, detail = OPTIMIZER_BUGS[bug]
@@ -717,6 +853,22 @@ def test_plugin_optimizer_that_breaks_the_contract(bad_input, plugin_dist, bug):
             "the optimizer contract: " + detail,
             "fix the optimizer (README: Plugin guide, Writing an optimizer)",
         ],
+    )
+
+
+def test_a_run_reference_nothing_recognises(bad_input):
+    bad_input(
+        "resume=nope",
+        fragments=[
+            "'nope' is neither a run directory nor an MLflow run id (the 32-character id shown "
+            "in mlflow ui); give a path under outputs/ or that"
+        ],
+    )
+
+
+def test_an_unknown_command(bad_input):
+    bad_input(
+        "reprot", fragments=["unknown command 'reprot'; available: evaluate, plugins, report"]
     )
 
 
@@ -835,7 +987,7 @@ def test_store_in_a_read_only_folder(bad_input, tmp_path):
 def test_store_that_is_not_a_database(bad_input, tmp_path, command):
     uri = broken_store(tmp_path)
     if command[0] == "upload":
-        from rnnlab.tracking.mlflow_backlog import Backlog
+        from rnnlab.mlflow_plugin.backlog import Backlog
 
         Backlog("0123456789abcdef0123456789abcdef", uri).save(tmp_path / "runs/earlier")
     bad_input(

@@ -19,8 +19,9 @@ from rnnlab.plugins import hookspecs
 from tests_support import REPO, rnnlab_command
 
 RECORDER = """
-import json, os
+import json, os, signal
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -100,7 +101,14 @@ class Recorder:
 
     @hookimpl
     def on_run_start(self, run):
-        record("on_run_start", name=run.name, run_dir=str(run.run_dir))
+        record(
+            "on_run_start",
+            name=run.name,
+            run_dir=str(run.run_dir),
+            sweep_env=os.environ.get("RECORDER_SWEEP"),
+        )
+        if os.environ.get("RECORDER_INTERRUPT"):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, in the sweep's process
 
     @hookimpl
     def on_metrics(self, run, step, metrics):
@@ -155,7 +163,67 @@ def register_tasks(register):
 @hookimpl
 def register_trackers(register):
     register("recorder", Recorder)
+
+
+def recorded_command(argv):
+    record("recorded_command", argv=argv)
+
+
+@hookimpl
+def register_commands(register):
+    register("recorded", recorded_command, help="ARGS: record the arguments")
+
+
+@hookimpl
+def on_sweep_start(sweep):
+    record(
+        "on_sweep_start",
+        sweep_dir=str(sweep.sweep_dir),
+        overrides=sweep.overrides,
+        trackers=sweep.config["tracking"]["trackers"],
+    )
+    sweep.job_env["RECORDER_SWEEP"] = "from on_sweep_start"
+    sweep.meta["recorder"] = "kept"
+
+
+@hookimpl
+def on_sweep_end(sweep):
+    record("on_sweep_end", sweep_dir=str(sweep.sweep_dir), meta=sweep.meta["recorder"])
+    return "the recorder fails this sweep"
+
+
+@hookimpl
+def on_sweep_interrupted(sweep):
+    record("on_sweep_interrupted", sweep_dir=str(sweep.sweep_dir))
+
+
+@hookimpl
+def on_sweep_job_failed(config, overrides, error):
+    record("on_sweep_job_failed", cell=config["cell"]["name"], overrides=overrides, error=error)
+
+
+@hookimpl
+def find_run_dir(reference):
+    if reference.startswith("recorded:"):
+        record("find_run_dir", reference=reference)
+        return Path(reference.removeprefix("recorded:"))
+    return None
+
+
+@hookimpl
+def run_reference_help():
+    return "a recorder reference (recorded:<run dir>)"
 """
+
+
+#: a short job of the recorder's registrations, for sweeps
+TINY_JOB = [
+    "cell=echo_rnn",
+    "data=tiny",
+    "train.steps=4",
+    "train.eval_every=2",
+    "tracking.trackers=[metrics_file,recorder]",
+]
 
 
 @pytest.fixture(scope="module")
@@ -177,18 +245,20 @@ def recorded(tmp_path_factory):
         "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db",
     }
 
-    def run(*args: str) -> list[dict]:
-        """Run ``rnnlab *args``; the calls recorded so far."""
+    def run(*args: str, status: int = 0, **extra_env: str) -> list[dict]:
+        """Run ``rnnlab *args``; the calls it recorded (the process as ``calls[0]["proc"]``)."""
+        log.unlink(missing_ok=True)
         proc = subprocess.run(
             [rnnlab_command(), *args],
             cwd=root,
-            env=env,
+            env={**env, **extra_env},
             capture_output=True,
             text=True,
             timeout=300,
         )
-        assert proc.returncode == 0, proc.stderr
-        return [json.loads(line) for line in log.read_text().splitlines()]
+        assert proc.returncode == status, proc.stderr
+        calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        return [{"hook": "process", "proc": proc}, *calls]
 
     train = run(
         "cell=echo_rnn",
@@ -203,7 +273,16 @@ def recorded(tmp_path_factory):
         "tracking.trackers=[metrics_file,recorder]",
     )
     run_dir = next(c["run_dir"] for c in train if c["hook"] == "on_run_start")
-    return {"train": train, "evaluate": run("evaluate", run_dir, "--split", "val")}
+    return {
+        "train": train,
+        "evaluate": run("evaluate", f"recorded:{run_dir}", "--split", "val"),
+        "command": run("recorded", "a", "--b"),
+        "help": run("--help"),
+        "unknown reference": run("sample", "nope", status=1),
+        # the second job's learning rate is refused: it fails before its run starts
+        "sweep": run("-m", "optimizer.lr=0.1,-2", *TINY_JOB, status=1),
+        "interrupted": run("-m", *TINY_JOB, status=130, RECORDER_INTERRUPT="1"),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -293,7 +372,7 @@ def test_hook_on_run_end(calls):
 
 
 def test_hook_on_offline_evaluation(recorded):
-    train, evaluate = recorded["train"], recorded["evaluate"][len(recorded["train"]) :]
+    train, evaluate = recorded["train"], recorded["evaluate"]
     [evaluation] = of(evaluate, "on_offline_evaluation")
     assert evaluation["run_dir"] == of(train, "on_run_start")[0]["run_dir"]
     best = [c["step"] for c in of(train, "on_checkpoint") if c["best"]][-1]
@@ -316,3 +395,63 @@ def test_every_hookspec_has_a_test_and_a_documentation_section():
     for name in _hookspec_names():
         assert f"test_hook_{name}" in tests, f"hook {name} has no test_hook_{name}"
         assert f"#### `{name}" in readme, f"hook {name} has no section in README.md"
+
+
+def test_hook_register_commands(recorded):
+    assert of(recorded["command"], "recorded_command") == [
+        {"hook": "recorded_command", "argv": ["a", "--b"]}
+    ]
+    assert "rnnlab recorded  ARGS: record the arguments" in recorded["help"][0]["proc"].stdout
+
+
+def test_hook_find_run_dir(recorded):
+    """``rnnlab evaluate recorded:<run dir>`` found its run through the recorder's hook."""
+    train, evaluate = recorded["train"], recorded["evaluate"]
+    run_dir = of(train, "on_run_start")[0]["run_dir"]
+    assert of(evaluate, "find_run_dir") == [
+        {"hook": "find_run_dir", "reference": f"recorded:{run_dir}"}
+    ]
+    assert of(evaluate, "on_offline_evaluation")[0]["run_dir"] == run_dir
+
+
+def test_hook_run_reference_help(recorded):
+    stderr = recorded["unknown reference"][0]["proc"].stderr
+    assert stderr.strip().splitlines() == [
+        "rnnlab: error: 'nope' is neither a run directory nor a recorder reference "
+        "(recorded:<run dir>) nor an MLflow run id (the 32-character id shown in mlflow ui); "
+        "give a path under outputs/ or one of those"
+    ]
+
+
+def test_hook_on_sweep_start(recorded):
+    sweep = recorded["sweep"]
+    [start] = of(sweep, "on_sweep_start")
+    assert start["overrides"] == ["optimizer.lr=0.1,-2", *TINY_JOB]
+    assert start["trackers"] == ["metrics_file", "recorder"]
+    assert sweep.index(start) < sweep.index(of(sweep, "on_run_start")[0])
+    # the job got the variable the hook handed to it
+    assert [c["sweep_env"] for c in of(sweep, "on_run_start")] == ["from on_sweep_start"]
+
+
+def test_hook_on_sweep_job_failed(recorded):
+    [failed] = of(recorded["sweep"], "on_sweep_job_failed")
+    assert failed["cell"] == "echo_rnn"
+    assert failed["overrides"][0] == "optimizer.lr=-2"
+    assert "optimizer.lr=-2.0 is not allowed" in failed["error"]
+
+
+def test_hook_on_sweep_end(recorded):
+    sweep = recorded["sweep"]
+    [start], [end] = of(sweep, "on_sweep_start"), of(sweep, "on_sweep_end")
+    assert end == {"hook": "on_sweep_end", "sweep_dir": start["sweep_dir"], "meta": "kept"}
+    assert sweep[-1] == end
+    # its problem ends the sweep with status 1 (asserted by the fixture) and this line
+    lines = sweep[0]["proc"].stderr.strip().splitlines()
+    assert lines[-1] == "rnnlab: error: the recorder fails this sweep"
+
+
+def test_hook_on_sweep_interrupted(recorded):
+    calls = recorded["interrupted"]
+    [start], [interrupted] = of(calls, "on_sweep_start"), of(calls, "on_sweep_interrupted")
+    assert interrupted["sweep_dir"] == start["sweep_dir"]
+    assert not of(calls, "on_sweep_end")

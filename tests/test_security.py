@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from rnnlab.errors import CheckpointError, RnnlabError
+from rnnlab.mlflow_plugin.tracker import check_artifact
 from rnnlab.runner.checkpoint import Checkpoint, save_checkpoint
-from rnnlab.tracking.mlflow_tracker import check_artifact
 from tests_support import TINY_DIFFERENCE
 
 PARAMS = {"cells.0.weight_hh": np.zeros((4, 4), np.float32), "head.bias": np.zeros(3, np.float32)}

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from rnnlab.tracking.sweep_report import (
+from rnnlab.mlflow_plugin.sweep_report import (
     Job,
     Sweep,
     comparison_table,

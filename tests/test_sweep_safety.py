@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from rnnlab.mlflow_plugin.store import open_client
 from rnnlab.processes import process_alive
-from rnnlab.tracking.store import open_client
 from tests_support import (
     TINY_DIFFERENCE,
     as_user_bound_by_permissions,

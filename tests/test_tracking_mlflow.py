@@ -10,11 +10,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from rnnlab.errors import RnnlabError
+from rnnlab.mlflow_plugin.backlog import Backlog
+from rnnlab.mlflow_plugin.tracker import MlflowTracker, check_reachable
 from rnnlab.plugins.manager import LoadedPlugins
 from rnnlab.plugins.run import Run
 from rnnlab.tracking.metrics_file import MetricsFileTracker
-from rnnlab.tracking.mlflow_backlog import Backlog
-from rnnlab.tracking.mlflow_tracker import MlflowTracker, check_reachable
 from tests_support import REPO, free_port
 
 PARAMS = {

@@ -1,11 +1,10 @@
-"""The built-in trackers: ``metrics_file`` (a local JSON-lines file) and ``mlflow``."""
+"""The built-in tracker ``metrics_file`` (a local JSON-lines file); ``mlflow`` is registered by
+rnnlab's MLflow plugin (``rnnlab.mlflow_plugin``)."""
 
-from rnnlab.plugins.hookspecs import hookimpl
+from rnnlab.plugins.hookspecs import Register, hookimpl
 from rnnlab.tracking.metrics_file import MetricsFileTracker
-from rnnlab.tracking.mlflow_tracker import MlflowTracker
 
 
 @hookimpl
-def register_trackers(register):
+def register_trackers(register: Register) -> None:
     register("metrics_file", MetricsFileTracker)
-    register("mlflow", MlflowTracker)

@@ -15,6 +15,7 @@ from typing import Any, cast
 from omegaconf import DictConfig, OmegaConf
 
 from rnnlab.config.checks import validate
+from rnnlab.config.composed import run_schema
 from rnnlab.config.error_lines import one_line
 from rnnlab.config.schema import RunConfig
 from rnnlab.config.store import GROUP_BASES
@@ -40,7 +41,7 @@ def config_dict(conf: RunConfig) -> dict[str, Any]:
 def schema_for(choices: Mapping[str, str], registry: Registry) -> DictConfig:
     """The structured ``RunConfig`` whose groups are the registered dataclasses of ``choices``
     (group -> option name, e.g. ``{"cell": "lstm"}``): its defaults, checked on merge."""
-    schema = OmegaConf.structured(RunConfig)
+    schema = OmegaConf.structured(run_schema(registry))  # with the trackers' options
     for group, name in choices.items():
         config = registry.get(group, name).config or GROUP_BASES[group]
         schema[group] = OmegaConf.structured(config(name=name))

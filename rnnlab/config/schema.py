@@ -7,6 +7,7 @@ Hydra's ConfigStore, so each is both the schema and the defaults.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,9 +15,9 @@ from omegaconf import MISSING
 
 from rnnlab.config.checks import (
     below,
+    check_value,
     checked,
     fraction,
-    no_password,
     non_negative,
     one_of,
     positive,
@@ -98,12 +99,22 @@ class SampleConfig:
     prime: str = "\n"
 
 
+def check_sample_option(key: str, field_name: str, value: Any, separator: str = " ") -> None:
+    """Check ``value`` by the rule of ``SampleConfig.<field_name>``; the ConfigError names it
+    ``key`` (``--top-k``, a column of a model's input)."""
+    rule = next(
+        f.metadata["rule"] for f in dataclasses.fields(SampleConfig) if f.name == field_name
+    )
+    check_value(key, value, rule, separator=separator)
+
+
 @dataclass
 class TrackingConfig:
+    """The trackers of a run; each registered tracker's config dataclass adds its options here
+    (``rnnlab.config.store.run_schema``: the MLflow plugin's ``experiment`` and
+    ``tracking_uri``)."""
+
     trackers: list[str] = field(default_factory=lambda: ["metrics_file", "mlflow"])
-    experiment: str = "rnnlab"
-    #: None: MLFLOW_TRACKING_URI if set, else MLflow's default (sqlite:///mlflow.db in the cwd)
-    tracking_uri: str | None = checked(None, no_password(), optional=True)
     run_name: str | None = None
 
 

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from hydra.core.config_store import ConfigStore
 
-from rnnlab.config.schema import (
-    CellConfig,
-    DataConfig,
-    OptimizerConfig,
-    RunConfig,
-    ScheduleConfig,
-)
+from rnnlab.config.composed import run_schema
+from rnnlab.config.schema import CellConfig, DataConfig, OptimizerConfig, ScheduleConfig
 from rnnlab.errors import PluginError
 from rnnlab.plugins.registry import Registry
 
@@ -23,10 +18,10 @@ GROUP_BASES = {
 
 
 def store_configs(registry: Registry) -> None:
-    """Store ``rnnlab_schema``, and ``<group>/<name>`` for each registered cell, dataset,
-    optimizer and schedule."""
+    """Store ``rnnlab_schema`` (``run_schema``), and ``<group>/<name>`` for each registered
+    cell, dataset, optimizer and schedule."""
     cs = ConfigStore.instance()
-    cs.store(name="rnnlab_schema", node=RunConfig)
+    cs.store(name="rnnlab_schema", node=run_schema(registry))
     for group, base in GROUP_BASES.items():
         for name, reg in registry.entries[group].items():
             config = reg.config or base

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Protocol
 
 import numpy as np
 
@@ -79,6 +80,21 @@ def unpack(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         return batch[0], batch[1], batch[2]
     x, y = batch[0], batch[1]
     return x, y, None
+
+
+class DataShape(Protocol):
+    """What a model is built from: the task and sizes of a ``Dataset`` (see there)."""
+
+    @property
+    def task(self) -> str | Task: ...
+    @property
+    def vocab_size(self) -> int | None: ...
+    @property
+    def input_size(self) -> int | None: ...
+    @property
+    def output_size(self) -> int: ...
+    @property
+    def seq_len(self) -> int | None: ...
 
 
 class Dataset:

@@ -189,15 +189,43 @@ def context_baselines(train: np.ndarray, val: np.ndarray, vocab_size: int) -> di
     }
 
 
+class CharVocabulary:
+    """Characters to token ids and back: ``chars[i]`` (distinct, sorted by code point) has id
+    i, and id ``unk_id = len(chars)`` stands for every other character (``vocab_size`` ids)."""
+
+    def __init__(self, chars: str):
+        self.chars = chars
+        self._points = code_points(chars)
+        if np.any(np.diff(self._points.astype(np.int64)) <= 0):
+            raise ValueError("a vocabulary's characters must be distinct and sorted by code point")
+        self.unk_id = len(chars)
+        self.vocab_size = len(chars) + 1
+        self._table = np.append(self._points, ord(UNKNOWN_CHAR)).astype("<u4")
+
+    def encode(self, text: str) -> np.ndarray:
+        """Token ids of ``text``, int32 ``(len(text),)``; unseen characters become ``unk_id``."""
+        points = code_points(text)
+        at = np.minimum(np.searchsorted(self._points, points), len(self._points) - 1)
+        return np.where(self._points[at] == points, at, self.unk_id).astype(np.int32)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """The text of a 1-D sequence of token ids; ``unk_id`` is written as U+FFFD."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.ndim != 1 or (ids.size and not 0 <= ids.min() <= ids.max() < self.vocab_size):
+            raise ValueError(f"decode takes a 1-D sequence of ids in [0, {self.vocab_size})")
+        return self._table[ids].tobytes().decode("utf-32-le")
+
+
 class CharDataset(TokenStreams):
     """Characters of a UTF-8 text file (or tinyshakespeare), for next-character prediction.
 
     ``path``: a UTF-8 text file; None for the built-in tinyshakespeare corpus.
     ``train_fraction`` and ``val_fraction``: the shares of the first two splits (the chars
     config refuses any that are not positive with a sum below 1); DataError if a split gets
-    fewer than 2 characters. Attributes beyond the contract: ``chars`` (the training
-    characters; id i is ``chars[i]``), ``unk_id``, ``unseen`` (split -> count of characters
-    not in ``chars``) and ``source`` (how messages name the text).
+    fewer than 2 characters. Attributes beyond the contract: ``vocabulary`` (a
+    ``CharVocabulary`` of the training characters), ``chars`` (those characters; id i is
+    ``chars[i]``), ``unk_id``, ``unseen`` (split -> count of characters not in ``chars``) and
+    ``source`` (how messages name the text).
     """
 
     def __init__(
@@ -219,11 +247,9 @@ class CharDataset(TokenStreams):
                 )
 
         in_train = id_counts(ids[: cuts[0]], len(alphabet)) > 0
-        self._points = alphabet[in_train]
-        self.chars = self._points.tobytes().decode("utf-32-le")
-        self.unk_id = len(self.chars)
-        self._table = np.append(self._points, ord(UNKNOWN_CHAR)).astype("<u4")
-        vocab_size = len(self.chars) + 1
+        self.vocabulary = CharVocabulary(alphabet[in_train].tobytes().decode("utf-32-le"))
+        self.chars, self.unk_id = self.vocabulary.chars, self.vocabulary.unk_id
+        vocab_size = self.vocabulary.vocab_size
         # ids into the whole text's alphabet -> ids into the training characters
         new_id = np.full(len(alphabet), self.unk_id, dtype=id_dtype(vocab_size))
         new_id[in_train] = np.arange(self.unk_id)
@@ -236,17 +262,10 @@ class CharDataset(TokenStreams):
         }
         self.baselines = context_baselines(self.splits["train"], self.splits["val"], vocab_size)
 
-    def _lookup(self, points: np.ndarray) -> np.ndarray:
-        at = np.minimum(np.searchsorted(self._points, points), len(self._points) - 1)
-        return np.where(self._points[at] == points, at, self.unk_id).astype(np.int32)
-
     def encode(self, text: str) -> np.ndarray:
         """Token ids of ``text``, int32 ``(len(text),)``; unseen characters become ``unk_id``."""
-        return self._lookup(code_points(text))
+        return self.vocabulary.encode(text)
 
     def decode(self, ids: Iterable[int]) -> str:
         """The text of a 1-D sequence of token ids; ``unk_id`` is written as U+FFFD."""
-        ids = np.asarray(ids, dtype=np.int64)
-        if ids.ndim != 1 or (ids.size and not 0 <= ids.min() <= ids.max() < self.vocab_size):
-            raise ValueError(f"decode takes a 1-D sequence of ids in [0, {self.vocab_size})")
-        return self._table[ids].tobytes().decode("utf-32-le")
+        return self.vocabulary.decode(ids)

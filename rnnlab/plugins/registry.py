@@ -1,5 +1,5 @@
-"""What the plugins register: cells, datasets, optimizers, schedules, tasks and
-trackers by name."""
+"""What the plugins register: cells, datasets, optimizers, schedules, tasks, trackers
+and commands by name."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ KINDS = {
     "schedule": "register_schedules",
     "task": "register_tasks",
     "tracker": "register_trackers",
+    "command": "register_commands",
 }
 
 
@@ -30,6 +31,8 @@ class Registration:
     obj: Any
     config: type | None
     plugin: PluginInfo
+    #: one line saying what it does (commands: ``rnnlab --help`` lists it)
+    help: str = ""
 
 
 class Registry:
@@ -38,7 +41,10 @@ class Registry:
     def __init__(self, plugins: LoadedPlugins):
         self.plugins = plugins
         self.entries: dict[str, dict[str, Registration]] = {kind: {} for kind in KINDS}
-        self.conflicts: list[str] = []
+        #: (kind, name) -> the line naming both plugins that register it
+        self.conflicts: dict[tuple[str, str], str] = {}
+        #: (kind, name) -> the line saying how its registration breaks the contract
+        self.broken: dict[tuple[str, str], str] = {}
         for kind, hook_name in KINDS.items():
             hook = getattr(plugins.pm.hook, hook_name)
             for impl in reversed(hook.get_hookimpls()):  # registration order
@@ -47,18 +53,24 @@ class Registry:
     def _collect(self, kind: str, impl: HookImpl) -> None:
         plugin = self.plugins.info_for(impl.plugin_name)
 
-        def register(name: str, obj: Any, config: type | None = None) -> None:
+        def register(name: str, obj: Any, config: type | None = None, help: str = "") -> None:
             if config is not None and not dataclasses.is_dataclass(config):
                 raise TypeError(f"config for {kind} '{name}' must be a dataclass")
             existing = self.entries[kind].get(name)
             if existing is not None:
-                self.conflicts.append(
+                self.conflicts[kind, name] = (
                     f"{kind} '{name}' is registered twice: by {existing.plugin.describe()} "
                     f"and by {plugin.describe()}; uninstall one of them or disable it with "
                     f"RNNLAB_PLUGINS"
                 )
                 return
-            self.entries[kind][name] = Registration(kind, name, obj, config, plugin)
+            if kind == "command" and not callable(obj):
+                self.broken[kind, name] = (
+                    f"command '{name}' from {plugin.describe()} is not callable (it is a "
+                    f"{type(obj).__name__}); register a function of the argument list: "
+                    f"register('{name}', run, help='...')"
+                )
+            self.entries[kind][name] = Registration(kind, name, obj, config, plugin, help)
 
         try:
             impl.function(register=register)
@@ -69,12 +81,20 @@ class Registry:
         return sorted(self.entries[kind])
 
     def check_conflicts(self) -> None:
-        if self.conflicts:
-            raise PluginError(self.conflicts[0])
+        for conflict in self.conflicts.values():
+            raise PluginError(conflict)
 
     def get(self, kind: str, name: str) -> Registration:
         """The registration ``name`` of ``kind``, or a one-line error listing what exists."""
         self.check_conflicts()
+        return self.find(kind, name)
+
+    def find(self, kind: str, name: str) -> Registration:
+        """Like ``get``, but failing on a conflict about this name only, not on one elsewhere."""
+        if (kind, name) in self.conflicts:
+            raise PluginError(self.conflicts[kind, name])
+        if (kind, name) in self.broken:
+            raise PluginError(self.broken[kind, name])
         if name in self.entries[kind]:
             return self.entries[kind][name]
         for failure in self.plugins.failures:

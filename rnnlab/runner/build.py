@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from rnnlab.config.schema import RunConfig
-from rnnlab.data.base import Dataset
+from rnnlab.data.base import Dataset, DataShape
 from rnnlab.errors import PluginError
 from rnnlab.nn.cell_contract import CellUnderTest, check_shapes
 from rnnlab.nn.model import CellFactory, RecurrentModel
@@ -65,7 +65,7 @@ def check_cell_contract(reg: Registration, cell_options: dict) -> None:
         ) from None
 
 
-def embed_size(conf: RunConfig, dataset: Dataset) -> int | None:
+def embed_size(conf: RunConfig, dataset: DataShape) -> int | None:
     """The embedding width for token inputs (None for dense inputs): ``model.embed_size``,
     or when that is 0 the vocabulary size up to ``EMBED_SIZE_BOUND``."""
     if dataset.vocab_size is None:
@@ -73,7 +73,7 @@ def embed_size(conf: RunConfig, dataset: Dataset) -> int | None:
     return conf.model.embed_size or min(dataset.vocab_size, EMBED_SIZE_BOUND)
 
 
-def model_shape(conf: RunConfig, dataset: Dataset, task: Task) -> ModelShape:
+def model_shape(conf: RunConfig, dataset: DataShape, task: Task) -> ModelShape:
     """The sizes of the model ``conf`` asks for on ``dataset`` and its ``task``, for the memory
     estimate."""
     m, batch = conf.model, conf.train.batch_size
@@ -94,7 +94,7 @@ def model_shape(conf: RunConfig, dataset: Dataset, task: Task) -> ModelShape:
 
 
 def memory_need(
-    conf: RunConfig, dataset: Dataset, make_cell: CellFactory, registry: Registry
+    conf: RunConfig, dataset: DataShape, make_cell: CellFactory, registry: Registry
 ) -> MemoryNeed:
     """What training the model ``conf`` asks for on ``dataset`` needs in memory."""
     optimizer = registry.get("optimizer", conf.optimizer.name)
@@ -105,7 +105,7 @@ def memory_need(
     )
 
 
-def memory_settings(dataset: Dataset, task: Task) -> list[str]:
+def memory_settings(dataset: DataShape, task: Task) -> list[str]:
     """The settings that shrink a model's memory on ``dataset``: ``bptt`` too when it is the
     length of a batch (``task`` does not truncate within a sequence)."""
     token_input = dataset.vocab_size is not None
@@ -118,7 +118,7 @@ def memory_settings(dataset: Dataset, task: Task) -> list[str]:
     ]
 
 
-def build_model(conf: RunConfig, dataset: Dataset, registry: Registry) -> RecurrentModel:
+def build_model(conf: RunConfig, dataset: DataShape, registry: Registry) -> RecurrentModel:
     """The model ``conf`` asks for; NotEnoughMemory (before anything large is allocated)
     if it would not fit."""
     reg = registry.get("cell", conf.cell.name)

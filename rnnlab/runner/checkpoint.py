@@ -136,8 +136,14 @@ class Checkpoint:
                     f"from its own directory"
                 )
 
-    def load_into(self, params: dict) -> None:
+    def copy_params_into(self, params: dict) -> None:
+        """Check the model's ``params`` against the checkpoint's and overwrite them with it."""
         self.check_params(params)
+        for name, value in params.items():
+            value[...] = self.params[name]
+
+    def load_into(self, params: dict) -> None:
+        """``copy_params_into``, with a warning if the run computed on another thread count."""
         saved, now = self.meta.get("threads"), current_threads()
         if saved is not None and saved != now:
             log.warning(
@@ -147,5 +153,4 @@ class Checkpoint:
                 saved,
                 saved,
             )
-        for name, value in params.items():
-            value[...] = self.params[name]
+        self.copy_params_into(params)

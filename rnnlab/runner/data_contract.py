@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnlab.data.base import Dataset
+from rnnlab.data.base import Dataset, DataShape
 from rnnlab.errors import PluginError
 from rnnlab.plugins.registry import Registration, Registry
 from rnnlab.tasks import PER_STEP, Task
@@ -67,7 +67,7 @@ def check_dataset(reg: Registration, dataset: Any, registry: Registry) -> Task:
     return task
 
 
-def dataset_task(dataset: Dataset, registry: Registry, who: str = "") -> Task:
+def dataset_task(dataset: DataShape, registry: Registry, who: str = "") -> Task:
     """The Task ``dataset.task`` names (a registered task, built fresh) or is; a one-line
     PluginError naming ``who`` (the dataset's plugin) if it is neither or breaks the task
     contract."""

@@ -18,6 +18,18 @@ from rnnlab.config.run_config import config_dict, default_run_dir, schema_for, t
 from rnnlab.config.schema import RunConfig
 from rnnlab.config.store import GROUP_BASES
 from rnnlab.errors import RnnlabError, storage_error
+from rnnlab.names import (
+    CONFIG_ARTIFACTS,
+    CONFIG_FILE,
+    COPIED_FROM_TAG,
+    HOST_TAG,
+    METRICS_FILE,
+    OVERRIDES_TAG,
+    PID_TAG,
+    PLOTS_DIR,
+    PROFILES_FILE,
+    RUN_DIR_TAG,
+)
 from rnnlab.plugins.registry import Registry, get_registry
 from rnnlab.plugins.run import Run
 from rnnlab.runner.build import build_dataset, build_model, build_optimizer, build_schedule
@@ -25,23 +37,12 @@ from rnnlab.runner.checkpoint import LAST, Checkpoint, remove_partial_writes
 from rnnlab.runner.data_contract import dataset_task
 from rnnlab.runner.interruption import RunInterrupted, interrupted_message, sigterm_as_interrupt
 from rnnlab.runner.progress import format_metrics
-from rnnlab.runner.run_context import (
-    COPIED_FROM_TAG,
-    HOST_TAG,
-    OVERRIDES_TAG,
-    PID_TAG,
-    RUN_DIR_META,
-)
-from rnnlab.runner.run_dir import (
-    CONFIG_FILE,
-    RunDirLock,
-    claim_new_run_dir,
-    held_lock,
-    lock_run_dir,
-)
+from rnnlab.runner.run_context import RUN_DIR_META
+from rnnlab.runner.run_dir import RunDirLock, claim_new_run_dir, held_lock, lock_run_dir
 from rnnlab.runner.threads import compute_threads, job_threads
-from rnnlab.runner.trainer import PROFILES_FILE, Trainer
-from rnnlab.tracking.metrics_file import METRICS_FILE, read_metrics
+from rnnlab.runner.trackers import start_trackers
+from rnnlab.runner.trainer import Trainer
+from rnnlab.tracking.metrics_file import read_metrics
 
 
 def flatten(tree: dict, prefix: str = "") -> dict[str, str]:
@@ -74,7 +75,7 @@ def make_run(config: dict, run_dir: Path) -> Run:
         "cell": config["cell"]["name"],
         "dataset": config["data"]["name"],
         "rnnlab.version": rnnlab.__version__,
-        "rnnlab.run_dir": str(run_dir.resolve()),
+        RUN_DIR_TAG: str(run_dir.resolve()),
         HOST_TAG: socket.gethostname(),
         PID_TAG: str(os.getpid()),
     }
@@ -82,16 +83,6 @@ def make_run(config: dict, run_dir: Path) -> Run:
     if commit:
         tags["git.commit"] = commit
     return Run(config=config, params=flatten(config), run_dir=run_dir, name=name, tags=tags)
-
-
-def start_trackers(run: Run, registry: Registry) -> list:
-    pm = registry.plugins.pm
-    trackers = []
-    for name in run.config["tracking"]["trackers"]:
-        tracker = registry.get("tracker", name).obj(run)
-        pm.register(tracker, name=f"tracker:{name}:{id(tracker)}")
-        trackers.append(tracker)
-    return trackers
 
 
 RESUMABLE_OVERRIDES = ("resume", "train.steps")
@@ -286,7 +277,7 @@ def train_and_test(
         if ckpt is None or run.copied_from:
             for path in (run_dir / CONFIG_FILE, run_dir / ".hydra" / "overrides.yaml"):
                 if path.is_file():
-                    hook.on_artifact(run=run, path=path, artifact_path="config")
+                    run.add_artifact(path, CONFIG_ARTIFACTS)
         if ckpt is not None:
             trainer.restore(ckpt)
         objective = trainer.train()
@@ -294,9 +285,9 @@ def train_and_test(
         from rnnlab.runner.report_plots import write_plots
 
         for path in write_plots(run_dir):
-            hook.on_artifact(run=run, path=path, artifact_path="plots")
+            run.add_artifact(path, PLOTS_DIR)
         if (run_dir / PROFILES_FILE).is_file():  # read back by `rnnlab report`
-            hook.on_artifact(run=run, path=run_dir / PROFILES_FILE, artifact_path="plots")
+            run.add_artifact(run_dir / PROFILES_FILE, PLOTS_DIR)
     except KeyboardInterrupt:
         message = interrupted_message(trainer.step, run_dir, trainer.checkpoint_step)
         hook.on_run_end(run=run, status="KILLED", error=message)

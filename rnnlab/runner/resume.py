@@ -1,30 +1,33 @@
-"""Find the run directory that ``resume=`` or ``rnnlab sample`` refers to."""
+"""Find the run directory that ``resume=``, ``rnnlab sample`` or ``rnnlab evaluate`` refers to."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
-
-MLFLOW_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+from rnnlab.names import CONFIG_FILE
+from rnnlab.plugins.registry import get_registry
 
 
 def find_run_dir(reference: str) -> Path:
-    """``reference`` is a run directory, or an MLflow run id whose run was made by rnnlab."""
+    """``reference`` is a run directory, or what a plugin's ``find_run_dir`` hook resolves
+    (the MLflow plugin: the id of an MLflow run made by rnnlab)."""
     path = Path(reference).expanduser()
     if path.is_dir():
-        if not (path / "config.yaml").is_file():
+        if not (path / CONFIG_FILE).is_file():
             raise RnnlabError(
-                f"{path} is not an rnnlab run directory (no config.yaml); give "
+                f"{path} is not an rnnlab run directory (no {CONFIG_FILE}); give "
                 f"the directory of a run, e.g. outputs/<date>/<time>-<cell>-<data>"
             )
         return path
-    if MLFLOW_RUN_ID.match(reference):
-        from rnnlab.tracking.lookup import run_dir_of_mlflow_run
-
-        return run_dir_of_mlflow_run(reference)
+    hook = get_registry().plugins.pm.hook
+    found = hook.find_run_dir(reference=reference)
+    if found is not None:
+        return Path(found)
+    forms = [form for form in hook.run_reference_help() if form]
+    if not forms:
+        raise RnnlabError(f"'{reference}' is not a run directory; give a path under outputs/")
     raise RnnlabError(
-        f"'{reference}' is neither a run directory nor an MLflow run id; give "
-        f"a path under outputs/ or the 32-character id shown in mlflow ui"
+        f"'{reference}' is neither a run directory nor {' nor '.join(forms)}; give a path "
+        f"under outputs/ or {'one of those' if len(forms) > 1 else 'that'}"
     )

@@ -14,10 +14,9 @@ import shutil
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
+from rnnlab.names import CONFIG_FILE
 
 LOCK_FILE = ".rnnlab.lock"
-#: a run directory holds this file once its run has started
-CONFIG_FILE = "config.yaml"
 
 
 class RunDirInUse(RnnlabError):

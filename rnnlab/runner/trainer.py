@@ -21,6 +21,7 @@ from rnnlab.config.schema import RunConfig
 from rnnlab.data.base import Dataset, unpack
 from rnnlab.errors import RnnlabError
 from rnnlab.files import write_text_atomically
+from rnnlab.names import PROFILES_FILE
 from rnnlab.nn.model import RecurrentModel
 from rnnlab.nn.optim import (
     Optimizer,
@@ -43,7 +44,6 @@ EARLY_STOP_TAG = "rnnlab.early_stopped_at"
 #: checkpoint meta keys that checkpoints of older runs lack (restore gives their defaults)
 OPTIONAL_META = {"skipped_steps", "schedule", "early_stopping"}
 
-PROFILES_FILE = "grad_profile.json"
 #: numpy floating-point warnings off: non-finite values are caught and reported in one line
 NONFINITE_QUIETLY: dict[str, Any] = dict(over="ignore", invalid="ignore", divide="ignore")
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 from rnnlab.errors import RnnlabError
 from rnnlab.files import write_text_atomically
+from rnnlab.names import METRICS_FILE
 from rnnlab.plugins.hookspecs import hookimpl
-
-METRICS_FILE = "metrics.jsonl"
 
 Record = tuple[int, dict[str, float]]
 

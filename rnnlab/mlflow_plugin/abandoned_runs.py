@@ -6,8 +6,8 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING
 
+from rnnlab.names import HOST_TAG, PID_TAG
 from rnnlab.processes import process_alive
-from rnnlab.runner.run_context import HOST_TAG, PID_TAG
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient

@@ -2,7 +2,7 @@
 
 The parent process creates the store, the experiment and the parent run
 before any job starts, and passes their ids to the jobs through the
-environment (concurrent first use of a new sqlite store corrupts it, and
+environment (``Sweep.job_env``: concurrent first use of a new sqlite store corrupts it, and
 concurrent ``set_experiment`` files runs under "Default").
 """
 
@@ -17,20 +17,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
-from rnnlab.runner.run_context import HOST_TAG, OVERRIDES_TAG, PID_TAG
-from rnnlab.tracking.abandoned_runs import reap_abandoned_runs
-from rnnlab.tracking.env import EXPERIMENT_ID_ENV, PARENT_RUN_ENV
-from rnnlab.tracking.mlflow_tracker import ensure_experiment
-from rnnlab.tracking.store import (
+from rnnlab.mlflow_plugin.abandoned_runs import reap_abandoned_runs
+from rnnlab.mlflow_plugin.env import EXPERIMENT_ID_ENV, PARENT_RUN_ENV
+from rnnlab.mlflow_plugin.store import (
     open_client,
     quiet_store_logs,
     resolve_tracking_uri,
     store_failed,
 )
+from rnnlab.mlflow_plugin.tracker import ensure_experiment
+from rnnlab.names import HOST_TAG, OVERRIDES_TAG, PID_TAG, SWEEP_DIR_TAG
+from rnnlab.plugins.sweep_context import Sweep
 
 OBJECTIVE = "val/best_loss"
-#: what a job needs to join the sweep, exported by ``start_sweep``
-SWEEP_ENV = ("MLFLOW_TRACKING_URI", EXPERIMENT_ID_ENV, PARENT_RUN_ENV)
+TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 
 
 @dataclass
@@ -49,13 +49,14 @@ def _client(uri: str):
     return MlflowClient(tracking_uri=uri)
 
 
-def start_sweep(tracking: dict, sweep_dir: str, overrides: list[str]) -> str:
-    """Create the parent run; export the store, experiment and parent ids for the jobs."""
+def start_sweep(sweep: Sweep) -> str:
+    """Create the parent run; hand the store, experiment and parent ids to the jobs."""
+    tracking = sweep.config["tracking"]
     uri = resolve_tracking_uri(tracking.get("tracking_uri"))
     name = f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
     tags = {
-        "rnnlab.sweep_dir": sweep_dir,
-        OVERRIDES_TAG: " ".join(overrides),
+        SWEEP_DIR_TAG: str(sweep.sweep_dir),
+        OVERRIDES_TAG: " ".join(sweep.overrides),
         HOST_TAG: socket.gethostname(),
         PID_TAG: str(os.getpid()),
     }
@@ -70,20 +71,20 @@ def start_sweep(tracking: dict, sweep_dir: str, overrides: list[str]) -> str:
         raise
     except Exception as exc:
         raise store_failed(uri, "at sweep start", exc) from None
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    os.environ[EXPERIMENT_ID_ENV] = experiment_id
-    os.environ[PARENT_RUN_ENV] = parent
+    sweep.job_env.update(
+        {TRACKING_URI_ENV: uri, EXPERIMENT_ID_ENV: experiment_id, PARENT_RUN_ENV: parent}
+    )
     return parent
 
 
-def record_failed_job(cfg, overrides: str, error: str) -> None:
+def record_failed_job(config: dict, overrides: str, error: str) -> None:
     """Make sure a job that failed before its run started is a FAILED child of the sweep."""
-    client = _client(os.environ["MLFLOW_TRACKING_URI"])
+    client = _client(os.environ[TRACKING_URI_ENV])
     experiment_id, parent = os.environ[EXPERIMENT_ID_ENV], os.environ[PARENT_RUN_ENV]
     for run in client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent}'"):
         if run.data.tags.get(OVERRIDES_TAG) == overrides:
             return
-    name = f"{cfg.cell.name}-{cfg.data.name}-failed"
+    name = f"{config['cell']['name']}-{config['data']['name']}-failed"
     tags = {"mlflow.parentRunId": parent, OVERRIDES_TAG: overrides, "error": error[:8000]}
     run_id = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
     client.set_terminated(run_id, "FAILED")
@@ -117,15 +118,15 @@ def summary_table(results: list[JobResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def end_interrupted_sweep(parent_id: str) -> None:
+def end_interrupted_sweep(sweep: Sweep, parent_id: str) -> None:
     """The sweep stopped before its end (Ctrl-C): its parent run ends KILLED."""
-    _client(os.environ["MLFLOW_TRACKING_URI"]).set_terminated(parent_id, "KILLED")
+    _client(sweep.job_env[TRACKING_URI_ENV]).set_terminated(parent_id, "KILLED")
 
 
-def finish_sweep(parent_id: str) -> list[JobResult]:
+def finish_sweep(sweep: Sweep, parent_id: str) -> list[JobResult]:
     """Close the sweep: reap dead jobs, write the summary to the parent, set its status."""
-    client = _client(os.environ["MLFLOW_TRACKING_URI"])
-    experiment_id = os.environ[EXPERIMENT_ID_ENV]
+    client = _client(sweep.job_env[TRACKING_URI_ENV])
+    experiment_id = sweep.job_env[EXPERIMENT_ID_ENV]
     for run in client.search_runs(
         [experiment_id],
         f"tags.mlflow.parentRunId = '{parent_id}' and attributes.status = 'RUNNING'",

@@ -10,15 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
-from rnnlab.tracking.metrics_file import METRICS_FILE, read_metrics
-from rnnlab.tracking.mlflow_backlog import BACKLOG_FILE, Backlog
-from rnnlab.tracking.mlflow_tracker import (
+from rnnlab.mlflow_plugin.backlog import BACKLOG_FILE, Backlog
+from rnnlab.mlflow_plugin.store import first_line, open_client
+from rnnlab.mlflow_plugin.tracker import (
     MAX_METRICS_PER_BATCH,
     chunks,
     metric_steps,
     missing_metrics,
 )
-from rnnlab.tracking.store import first_line, open_client
+from rnnlab.names import METRICS_FILE
+from rnnlab.tracking.metrics_file import read_metrics
 
 
 def upload(run_dir: Path, tracking_uri: str | None = None) -> str:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
-from rnnlab.tracking.store import first_line, open_client, resolve_tracking_uri, store_failed
+from rnnlab.mlflow_plugin.store import first_line, open_client, resolve_tracking_uri, store_failed
+from rnnlab.names import RUN_DIR_TAG
 
-RUN_DIR_TAG = "rnnlab.run_dir"
+MLFLOW_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+#: what ``find_run_dir`` accepts, for the error about a reference nothing recognises
+REFERENCE_HELP = "an MLflow run id (the 32-character id shown in mlflow ui)"
+
+
+def find_run_dir(reference: str) -> Path | None:
+    """The run directory of the MLflow run ``reference``; None if it is not an MLflow run id."""
+    return run_dir_of_mlflow_run(reference) if MLFLOW_RUN_ID.match(reference) else None
 
 
 def run_dir_of_mlflow_run(run_id: str) -> Path:

@@ -22,12 +22,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from rnnlab.errors import RnnlabError
-from rnnlab.plugins.hookspecs import hookimpl
-from rnnlab.tracking.abandoned_runs import reap_abandoned_runs
-from rnnlab.tracking.env import EXPERIMENT_ID_ENV, PARENT_RUN_ENV
-from rnnlab.tracking.metrics_file import METRICS_FILE, Record, read_metrics
-from rnnlab.tracking.mlflow_backlog import Backlog
-from rnnlab.tracking.store import (
+from rnnlab.mlflow_plugin.abandoned_runs import reap_abandoned_runs
+from rnnlab.mlflow_plugin.backlog import Backlog
+from rnnlab.mlflow_plugin.env import EXPERIMENT_ID_ENV, PARENT_RUN_ENV
+from rnnlab.mlflow_plugin.store import (
     check_reachable,
     first_line,
     open_client,
@@ -35,6 +33,9 @@ from rnnlab.tracking.store import (
     sqlite_database,
     store_failed,
 )
+from rnnlab.names import METRICS_FILE
+from rnnlab.plugins.hookspecs import hookimpl
+from rnnlab.tracking.metrics_file import Record, read_metrics
 
 RUN_ID_META = "mlflow_run_id"
 #: tag of an MLflow run resumed in a copy of another run's directory: that run's id
@@ -222,6 +223,14 @@ class MlflowTracker:
         self._flush()
         if self.best_checkpoint is not None:
             self._log_artifact(self.best_checkpoint, CHECKPOINTS_ARTIFACT_PATH)
+        if (
+            status == "FINISHED"
+            and self.backlog is None
+            and run.config["tracking"].get("log_model")
+        ):
+            from rnnlab.mlflow_plugin.model import log_run_model
+
+            log_run_model(self.uri, self.run_id, run)
         error = first_line(error or "")[:MAX_TAG_VAL_LENGTH] or None
         if error:
             self._send("set_tag", "error", error)

@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from rnnlab.errors import RnnlabError
-from rnnlab.runner.run_context import OVERRIDES_TAG
-from rnnlab.runner.trainer import PROFILES_FILE
+from rnnlab.mlflow_plugin.store import open_client, resolve_tracking_uri
+from rnnlab.names import OVERRIDES_TAG, PLOTS_DIR, PROFILES_FILE, SWEEP_DIR_TAG
 from rnnlab.tracking.intervals import Interval, difference_interval, mean_interval
 from rnnlab.tracking.plots import plot_sweep_curves, plot_sweep_profiles
-from rnnlab.tracking.store import open_client, resolve_tracking_uri
 
 #: the validation metric reported: the first of these the jobs logged
 METRICS = ("val/mse", "val/bpc", "val/acc")
@@ -35,8 +34,7 @@ HIGHER_IS_BETTER = ("val/acc",)
 LOG_SCALE = ("val/mse",)
 #: the override that repeats a setting: jobs differing only in it are one entry
 SEED_KEY = "seed"
-SWEEP_TAG = "rnnlab.sweep_dir"
-PROFILE_ARTIFACT = f"plots/{PROFILES_FILE}"
+PROFILE_ARTIFACT = f"{PLOTS_DIR}/{PROFILES_FILE}"
 REPORT_FILE = "report.md"
 CURVES_PNG = "val_curves.png"
 PROFILES_PNG = "grad_profiles.png"
@@ -155,10 +153,10 @@ def find_parent(client, uri: str, parent_id: str | None = None, experiment: str 
                 f"no MLflow run {parent_id} in {uri}; give the parent run id "
                 f"that `rnnlab -m` printed, or --experiment NAME"
             ) from None
-        if SWEEP_TAG not in run.data.tags:
+        if SWEEP_DIR_TAG not in run.data.tags:
             raise RnnlabError(
                 f"MLflow run {parent_id} is not a sweep's parent run (it has no "
-                f"{SWEEP_TAG} tag); give the parent run id that `rnnlab -m` printed"
+                f"{SWEEP_DIR_TAG} tag); give the parent run id that `rnnlab -m` printed"
             )
         return run
     if experiment:
@@ -172,7 +170,7 @@ def find_parent(client, uri: str, parent_id: str | None = None, experiment: str 
     runs = (
         client.search_runs(
             ids,
-            f"tags.`{SWEEP_TAG}` LIKE '%'",
+            f"tags.`{SWEEP_DIR_TAG}` LIKE '%'",
             order_by=["attributes.start_time DESC"],
             max_results=1,
         )
