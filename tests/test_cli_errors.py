@@ -228,7 +228,7 @@ CONFIG_CASES = {
     "threads wrong type": (["threads=two"], ["threads", "use a whole number"]),
     "threads out of range": (["threads=-1"], ["threads=-1 is not allowed", "a number >= 0"]),
     "unknown cell": (["cell=nope"], ["unknown cell 'nope'", "gru, lstm", "rnn"]),
-    "unknown dataset": (["data=imagenet"], ["unknown data 'imagenet'", "chars, difference"]),
+    "unknown dataset": (["data=imagenet"], ["unknown data 'imagenet'", "chars, copy, difference"]),
     "unknown optimizer": (["optimizer=lbfgs"], ["unknown optimizer 'lbfgs'", "adagrad, adam"]),
     "experiment without -m": (
         ["experiment=adding_lengths"],
@@ -554,6 +554,101 @@ def test_plugin_cell_with_outputs_of_the_wrong_shape(bad_input, plugin_dist):
     )
 
 
+BROKEN_DATA = """
+from dataclasses import dataclass
+
+from rnnlab import hookimpl
+from rnnlab.config import DataConfig
+from rnnlab.data import Dataset
+from rnnlab.data.difference import DifferenceDataset
+from rnnlab.tasks import Task
+
+
+@dataclass
+class NoOptions(DataConfig):
+    pass
+
+
+class NoBatch(Dataset):
+    '''A plugin bug: the method that hands out batches is missing.'''
+
+    task = "classify"
+    vocab_size = 10
+    output_size = 2
+
+    def num_batches(self, split, batch_size, bptt):
+        return 1
+
+
+class NoOutputSize:
+    '''A dataset that does not subclass rnnlab.data.Dataset and forgot output_size.'''
+
+    task, vocab_size, input_size, seq_len, baselines = "classify", 10, None, 2, {}
+
+    def num_batches(self, split, batch_size, bptt):
+        return 1
+
+    def batch(self, split, epoch, index, batch_size, bptt):
+        raise NotImplementedError
+
+
+class NoMetrics(Task):
+    def loss(self, outputs, targets, mask):
+        raise NotImplementedError
+
+
+def difference(task):
+    def build(config, seed):
+        data = DifferenceDataset(64, 32, 32, seed=seed)
+        data.task = task
+        return data
+
+    return build
+
+
+@hookimpl
+def register_tasks(register):
+    register("nometrics", NoMetrics)
+
+
+@hookimpl
+def register_datasets(register):
+    register("nobatch", lambda config, seed: NoBatch(), config=NoOptions)
+    register("nooutput", lambda config, seed: NoOutputSize(), config=NoOptions)
+    register("unknowntask", difference("seq2seq"), config=NoOptions)
+    register("lmnotext", difference("lm"), config=NoOptions)
+    register("nometrics", difference("nometrics"), config=NoOptions)
+    register("notatask", difference(object()), config=NoOptions)
+"""
+PLUGIN = "entry point 'broken_data' of rnnlab-broken-data 0.1.0"
+BROKEN_DATA_CASES = {
+    "a dataset without batch()": (
+        "nobatch",
+        ["dataset 'nobatch' from " + PLUGIN, "NoBatch has no method batch(split, epoch,", "add it"],
+    ),
+    "a dataset without output_size": (
+        "nooutput",
+        ["dataset 'nooutput' from " + PLUGIN, "no attribute output_size", "subclass"],
+    ),
+    "a dataset naming a task nobody registers": (
+        "unknowntask",
+        ["dataset 'unknowntask' from " + PLUGIN, "unknown task 'seq2seq'; available: classify"],
+    ),
+    "a text-sampling task on a dataset without encode/decode": (
+        "lmnotext",
+        ["its task writes text samples", "no method encode(text) -> ids"],
+    ),
+    "a registered task without metrics()": (
+        "nometrics",
+        ["task 'nometrics' from " + PLUGIN, "NoMetrics does not implement metrics"],
+    ),
+    "a dataset whose task is not a Task": (
+        "notatask",
+        ["dataset 'notatask' from " + PLUGIN, "its task is a object, not an rnnlab.tasks.Task"],
+    ),
+}
+
+
 TRACKER_PLUGINS = {
     "a tracker class that cannot be built": (
         """
@@ -654,6 +749,14 @@ OPTIMIZER_BUGS = {
         "load_state_dict(state_dict()) does not restore the state (differs at 'steps')",
     ),
 }
+
+
+@pytest.mark.parametrize(
+    ("name", "fragments"), BROKEN_DATA_CASES.values(), ids=list(BROKEN_DATA_CASES)
+)
+def test_plugin_dataset_or_task_that_breaks_its_contract(bad_input, plugin_dist, name, fragments):
+    plugin_dist("rnnlab-broken-data", {"broken_data": "broken_data"}, {"broken_data": BROKEN_DATA})
+    bad_input(f"data={name}", "model.hidden_size=4", "train.steps=2", fragments=fragments)
 
 
 @pytest.mark.parametrize("tracker, fragments", TRACKER_PLUGINS.values(), ids=TRACKER_PLUGINS.keys())

@@ -30,6 +30,7 @@ from rnnlab.config import CellConfig, DataConfig, OptimizerConfig, ScheduleConfi
 from rnnlab.nn.rnn import RNNCell
 from rnnlab.nn.optim import SGD
 from rnnlab.nn.schedules import Schedule
+from rnnlab.tasks import Classification
 
 LOG = os.environ["RECORDER_LOG"]
 
@@ -47,7 +48,15 @@ class EchoCellConfig(CellConfig):
 def build_tiny(config, seed):
     from rnnlab.builtins.datasets import build_difference
     record("build_tiny", seed=seed)
-    return build_difference(config, seed)
+    dataset = build_difference(config, seed)
+    dataset.task = "recorded_classify"
+    return dataset
+
+
+class RecordedClassify(Classification):
+    def metrics(self, split, sums):
+        record("task_metrics", split=split, count=sums["count"])
+        return super().metrics(split, sums)
 
 
 @dataclass
@@ -144,6 +153,11 @@ def register_optimizers(register):
 @hookimpl
 def register_schedules(register):
     register("halving", build_halving, config=HalvingConfig)
+
+
+@hookimpl
+def register_tasks(register):
+    register("recorded_classify", RecordedClassify)
 
 
 @hookimpl
@@ -286,6 +300,12 @@ def test_hook_register_cells(calls):
 
 def test_hook_register_datasets(calls):
     assert of(calls, "build_tiny") == [{"hook": "build_tiny", "seed": 0}]
+
+
+def test_hook_register_tasks(calls):
+    # the dataset names the task; its metrics score every evaluation: val (64) twice, test
+    evaluations = [(c["split"], c["count"]) for c in of(calls, "task_metrics")]
+    assert evaluations == [("val", 64), ("val", 64), ("test", 64)]
 
 
 def test_hook_register_optimizers(calls):

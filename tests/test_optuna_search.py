@@ -60,7 +60,9 @@ def sweep_runs(tmp_path):
     assert not runs.get("Default")
     [parent] = [r for r in runs["rnnlab-difference"] if "mlflow.parentRunId" not in r.data.tags]
     children = [
-        r for r in runs["rnnlab-difference"] if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+        r
+        for r in runs["rnnlab-difference"]
+        if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
     ]
     return client, parent, children
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from mlflow.tracking import MlflowClient
 
+from rnnlab.tracking.metrics_file import read_metrics
 from tests_support import TINY_DIFFERENCE, readme_example, rnnlab_experiment
 
 
@@ -16,6 +17,29 @@ def test_the_cell_example_trains_from_the_installed_command(plugin_dist, run_rnn
     )
     assert proc.returncode == 0, proc.stderr
     assert "test, best checkpoint" in proc.stderr
+
+
+def test_the_dataset_and_task_example_trains_from_the_installed_command(
+    plugin_dist, run_rnnlab, tmp_path
+):
+    module = readme_example("dataset-task")
+    plugin_dist("rnnlab-parity", {"parity": "guide_parity"}, {"guide_parity": module})
+    proc = run_rnnlab(
+        "data=parity",
+        "data.length=8",
+        "data.size=64",
+        "bptt=3",
+        "model.hidden_size=8",
+        "train.batch_size=16",
+        "train.steps=6",
+        "train.eval_every=3",
+        "tracking.trackers=[metrics_file]",
+        "hydra.run.dir=parity",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "test/seq_acc" in proc.stderr
+    logged = {k for _, m in read_metrics(tmp_path / "parity/metrics.jsonl") for k in m}
+    assert {"data/chance_seq_acc", "val/seq_acc", "val/loss", "train/loss"} <= logged
 
 
 def test_the_tracker_example_keeps_its_file_through_the_other_trackers(

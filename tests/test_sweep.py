@@ -77,7 +77,9 @@ def test_parent_holds_the_summary_and_the_best_job(failing_sweep):
         key=lambda r: r.info.start_time,
     )
     children = [
-        r for r in runs["rnnlab-difference"] if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+        r
+        for r in runs["rnnlab-difference"]
+        if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
     ]
     assert parent.info.status == "FINISHED" and len(children) == 2
     best = min(children, key=lambda r: r.data.metrics["val/best_loss"])
@@ -101,7 +103,9 @@ def test_a_failing_job_does_not_stop_the_others_and_fails_the_sweep(failing_swee
         key=lambda r: r.info.start_time,
     )
     children = [
-        r for r in runs["rnnlab-difference"] if r.data.tags.get("mlflow.parentRunId") == last.info.run_id
+        r
+        for r in runs["rnnlab-difference"]
+        if r.data.tags.get("mlflow.parentRunId") == last.info.run_id
     ]
     status = sorted((r.data.tags["rnnlab.overrides"].split()[1], r.info.status) for r in children)
     assert status == [
@@ -145,7 +149,9 @@ def test_a_run_killed_hard_is_marked_killed_when_the_next_sweep_starts(run_rnnla
     while not running and time.monotonic() < deadline:
         time.sleep(0.5)
         experiment = (
-            client.get_experiment_by_name("rnnlab-chars") if (tmp_path / "mlflow.db").exists() else None
+            client.get_experiment_by_name("rnnlab-chars")
+            if (tmp_path / "mlflow.db").exists()
+            else None
         )
         if experiment is not None:
             running = client.search_runs(

@@ -65,20 +65,21 @@ def sample_command(argv: list[str]) -> None:
     from rnnlab.plugins.registry import get_registry
     from rnnlab.runner.build import build_dataset, build_model
     from rnnlab.runner.checkpoint import Checkpoint
+    from rnnlab.runner.data_contract import dataset_task
     from rnnlab.runner.job import resumed_config
     from rnnlab.runner.sampling import TextCodec, generate, warn_unseen
 
     registry = get_registry()
     _, conf, run_dir = resumed_config(args.run, registry)
     dataset = build_dataset(conf, registry)
-    if dataset.task != "lm":
+    if not dataset_task(dataset, registry).samples_text:
         raise RnnlabError(
             f"run {run_dir} trained on '{conf.data.name}', which is not a text "
             f"dataset; sampling needs a character-level run (data=chars)"
         )
     model = build_model(conf, dataset, registry)
     Checkpoint(run_dir / f"{args.checkpoint}.npz").load_into(model.params)
-    codec = cast(TextCodec, dataset)  # checked above: a text dataset
+    codec = cast(TextCodec, dataset)  # checked: a text-sampling task's dataset encodes
     warn_unseen(codec, args.prime, "--prime")
     rng = np.random.default_rng(args.seed)
     pieces = generate(

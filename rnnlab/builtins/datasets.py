@@ -1,12 +1,14 @@
 """The built-in datasets: chars (character text), difference (the two-step toy), and the
-long-lag tasks adding (regression) and temporal_order (classification)."""
+long-lag tasks adding (regression), temporal_order (classification) and copy (recall at
+every step)."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnnlab.config import DataConfig, checked, positive
+from rnnlab.config import DataConfig, at_least, checked, non_negative, positive
 from rnnlab.data import CharDataset, DifferenceDataset
 from rnnlab.data.adding import AddingDataset
+from rnnlab.data.copy_task import CopyDataset
 from rnnlab.data.temporal_order import TemporalOrderDataset
 from rnnlab.data.text import refuse_special_file
 from rnnlab.errors import ConfigError
@@ -47,6 +49,19 @@ class LongLagConfig(DataConfig):
     test_size: int = checked(1000, positive())
 
 
+@dataclass
+class CopyConfig(DataConfig):
+    #: blank steps between the last symbol shown and the recall marker
+    delay: int = checked(20, non_negative())
+    #: symbols shown, then recalled
+    symbols: int = checked(10, positive())
+    #: distinct symbols
+    alphabet: int = checked(8, at_least(2))
+    train_size: int = checked(10000, positive())
+    val_size: int = checked(1000, positive())
+    test_size: int = checked(1000, positive())
+
+
 def build_chars(c: CharsConfig, seed: int) -> CharDataset:
     return CharDataset(c.path, train_fraction=c.train_fraction, val_fraction=c.val_fraction)
 
@@ -63,9 +78,16 @@ def build_temporal_order(c: LongLagConfig, seed: int) -> TemporalOrderDataset:
     return TemporalOrderDataset(c.length, c.train_size, c.val_size, c.test_size, seed=seed)
 
 
+def build_copy(c: CopyConfig, seed: int) -> CopyDataset:
+    return CopyDataset(
+        c.delay, c.symbols, c.alphabet, c.train_size, c.val_size, c.test_size, seed=seed
+    )
+
+
 @hookimpl
 def register_datasets(register):
     register("chars", build_chars, config=CharsConfig)
     register("difference", build_difference, config=DifferenceConfig)
     register("adding", build_adding, config=LongLagConfig)
     register("temporal_order", build_temporal_order, config=LongLagConfig)
+    register("copy", build_copy, config=CopyConfig)

@@ -12,13 +12,14 @@ vocabulary, see ``id_dtype``). Batches may be read-only views of the dataset's a
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Protocol
 
 import numpy as np
 
 from rnnlab.errors import RnnlabError
+from rnnlab.tasks import Task
 
 SPLITS = ("train", "val", "test")
 
@@ -69,49 +70,79 @@ def check_index(split: str, index: int, count: int) -> None:
         raise IndexError(f"batch {index} of split '{split}' does not exist; it has {count}")
 
 
+#: what ``Dataset.batch`` returns: ``(x, y)``, or ``(x, y, mask)`` to score only some targets
+Batch = tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def unpack(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(x, y, mask)`` of a batch; mask None when the dataset gave ``(x, y)``."""
+    if len(batch) == 3:
+        return batch[0], batch[1], batch[2]
+    x, y = batch[0], batch[1]
+    return x, y, None
+
+
 class DataShape(Protocol):
     """What a model is built from: the task and sizes of a ``Dataset`` (see there)."""
 
-    task: str
-    vocab_size: int | None
-    input_size: int | None
-    output_size: int
-    seq_len: int | None
+    @property
+    def task(self) -> str | Task: ...
+    @property
+    def vocab_size(self) -> int | None: ...
+    @property
+    def input_size(self) -> int | None: ...
+    @property
+    def output_size(self) -> int: ...
+    @property
+    def seq_len(self) -> int | None: ...
 
 
-class Dataset(abc.ABC):
+class Dataset:
     """What the runner needs from a dataset (a plugin's ``build(config, seed)`` returns one).
 
+    Subclass it and implement ``num_batches`` and ``batch``; rnnlab checks before a run
+    starts that a dataset has every method and attribute below and names what it lacks.
+
     Attributes:
-        task: "lm" (predict the next token at every step), "classify" (one class
-            per sequence) or "regress" (one real vector per sequence).
+        task: what the targets mean (``rnnlab.tasks.Task``): the name of a registered task
+            ("lm": the next token at every step; "classify": one class per sequence;
+            "regress": one real vector per sequence; "classify_steps": a class at every step,
+            some steps scored) or a Task object of the dataset's own.
         vocab_size: the number of token ids, for token inputs (the model embeds
             them); None for dense inputs.
         input_size: the width D of dense float inputs; None for token inputs.
-        output_size: the number of classes ("classify"), the vocabulary size
-            ("lm") or the target width ("regress").
-        seq_len: the fixed sequence length T ("classify", "regress"); None for "lm".
+        output_size: the number of classes ("classify", "classify_steps"), the vocabulary
+            size ("lm") or the target width ("regress").
+        seq_len: the fixed sequence length T when a batch holds whole sequences; None when
+            a batch holds ``bptt``-step pieces of long streams ("lm").
         baselines: named reference numbers on the validation split to read a
-            model's result against, each key ending in its unit
-            (``{"unigram_bpc": 4.9}``, ``{"majority_acc": 0.56}``).
+            model's result against, each key ending in the metric it compares with
+            (``{"unigram_bpc": 4.9}``, ``{"majority_acc": 0.56}``); logged as ``data/<key>``.
+
+    A task that writes text samples ("lm") also needs ``encode(text) -> ids`` and
+    ``decode(ids) -> text``.
     """
 
-    task: str
+    task: str | Task
     vocab_size: int | None = None
     input_size: int | None = None
     output_size: int
     seq_len: int | None = None
-    baselines: dict[str, float]
+    baselines: Mapping[str, float] = MappingProxyType({})
 
-    @abc.abstractmethod
     def num_batches(self, split: str, batch_size: int, bptt: int) -> int:
         """The number of batches one pass over ``split`` gives."""
+        raise NotImplementedError
 
-    @abc.abstractmethod
-    def batch(
-        self, split: str, epoch: int, index: int, batch_size: int, bptt: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Batch ``index`` (``0 <= index < num_batches``) of ``split`` in ``epoch``: ``(x, y)``."""
+    def batch(self, split: str, epoch: int, index: int, batch_size: int, bptt: int) -> Batch:
+        """Batch ``index`` (``0 <= index < num_batches``) of ``split`` in ``epoch``:
+        ``(x, y)`` or ``(x, y, mask)``.
+
+        x: ``(T, N)`` int token ids or ``(T, N, D)`` floats; y: the targets in the task's
+        shape (``(T, N)`` per step, ``(N,)`` or ``(N, K)`` per sequence); mask (optional): a
+        bool array of the targets' shape, True where a target is scored.
+        """
+        raise NotImplementedError
 
 
 class TokenStreams(Dataset):
@@ -217,12 +248,14 @@ class SequenceExamples(Dataset):
             self._order = (epoch, rng.permutation(self.size("train")))
         return self._order[1]
 
-    def batch(
+    def examples(
         self, split: str, epoch: int, index: int, batch_size: int, bptt: int
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> np.ndarray | slice:
+        """Which examples of ``split`` batch ``index`` in ``epoch`` holds (indices or a slice)."""
         check_index(split, index, self.num_batches(split, batch_size, bptt))
         rows = slice(index * batch_size, (index + 1) * batch_size)
-        if split == "train":
-            picked = self.train_order(epoch)[rows]
-            return self.inputs[split][:, picked], self.targets[split][picked]
-        return self.inputs[split][:, rows], self.targets[split][rows]
+        return self.train_order(epoch)[rows] if split == "train" else rows
+
+    def batch(self, split: str, epoch: int, index: int, batch_size: int, bptt: int) -> Batch:
+        picked = self.examples(split, epoch, index, batch_size, bptt)
+        return self.inputs[split][:, picked], self.targets[split][picked]

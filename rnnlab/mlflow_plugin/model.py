@@ -84,6 +84,11 @@ class SavedData:
     def of(cls, dataset: Dataset) -> SavedData:
         vocabulary = getattr(dataset, "vocabulary", None)
         chars = vocabulary.chars if isinstance(vocabulary, CharVocabulary) else None
+        if not isinstance(dataset.task, str):
+            raise RnnlabError(
+                f"its dataset ({type(dataset).__name__}) gives a task object, not the name of "
+                f"a registered task"
+            )
         if dataset.task == "lm" and chars is None:
             raise RnnlabError(
                 f"its dataset ({type(dataset).__name__}) has no character vocabulary "
@@ -232,7 +237,7 @@ def signature_and_example(
         inputs = Schema(columns)
         example = pd.DataFrame({"prime": [conf.sample.prime], "length": [EXAMPLE_LENGTH]})
         return ModelSignature(inputs, Schema([ColSpec(DataType.string, "text")])), example
-    xs, _ = dataset.batch("test", 0, 0, 2, conf.bptt)
+    xs = dataset.batch("test", 0, 0, 2, conf.bptt)[0]
     dtype = np.dtype(np.int64 if data.vocab_size is not None else np.float64)
     example = np.swapaxes(xs, 0, 1).astype(dtype)
     inputs = Schema([TensorSpec(dtype, (-1, *example.shape[1:]))])

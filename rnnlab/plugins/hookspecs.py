@@ -79,6 +79,16 @@ def register_schedules(register: Register) -> None:
 
 
 @hookspec
+def register_tasks(register: Register) -> None:
+    """Register tasks: ``register(name, task_class)``.
+
+    ``task_class()`` returns a ``rnnlab.tasks.Task`` (what a dataset's targets mean: loss,
+    scored steps, metrics, state carry-over, ``bptt``, sampling); a dataset whose ``task``
+    is ``name`` gets one.
+    """
+
+
+@hookspec
 def register_trackers(register: Register) -> None:
     """Register trackers: ``register(name, tracker_class, config=Dataclass)``.
 

@@ -1,5 +1,5 @@
-"""What the plugins register: cells, datasets, optimizers, schedules, trackers and
-commands by name."""
+"""What the plugins register: cells, datasets, optimizers, schedules, tasks, trackers
+and commands by name."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ KINDS = {
     "data": "register_datasets",
     "optimizer": "register_optimizers",
     "schedule": "register_schedules",
+    "task": "register_tasks",
     "tracker": "register_trackers",
     "command": "register_commands",
 }

@@ -17,6 +17,7 @@ from rnnlab.nn.model import CellFactory, RecurrentModel
 from rnnlab.nn.optim import Optimizer
 from rnnlab.nn.schedules import Schedule
 from rnnlab.plugins.registry import Registration, Registry
+from rnnlab.runner.data_contract import check_dataset, dataset_task
 from rnnlab.runner.memory import (
     MemoryNeed,
     ModelShape,
@@ -25,8 +26,8 @@ from rnnlab.runner.memory import (
     estimate,
 )
 from rnnlab.runner.optimizer_contract import check_optimizer_contract
+from rnnlab.tasks import Task
 
-HEAD_FOR_TASK = {"lm": "per_step"}
 #: the embedding width when model.embed_size is 0: the vocabulary size, up to this bound
 EMBED_SIZE_BOUND = 256
 
@@ -37,8 +38,11 @@ def options(config: Any) -> dict[str, Any]:
 
 
 def build_dataset(conf: RunConfig, registry: Registry) -> Dataset:
+    """The dataset ``conf.data`` names, checked against the dataset and task contracts."""
     reg = registry.get("data", conf.data.name)
-    return reg.obj(conf.data, conf.seed)
+    dataset = reg.obj(conf.data, conf.seed)
+    check_dataset(reg, dataset, registry)
+    return dataset
 
 
 def check_cell_contract(reg: Registration, cell_options: dict) -> None:
@@ -69,11 +73,12 @@ def embed_size(conf: RunConfig, dataset: DataShape) -> int | None:
     return conf.model.embed_size or min(dataset.vocab_size, EMBED_SIZE_BOUND)
 
 
-def model_shape(conf: RunConfig, dataset: DataShape) -> ModelShape:
-    """The sizes of the model ``conf`` asks for on ``dataset``, for the memory estimate."""
+def model_shape(conf: RunConfig, dataset: DataShape, task: Task) -> ModelShape:
+    """The sizes of the model ``conf`` asks for on ``dataset`` and its ``task``, for the memory
+    estimate."""
     m, batch = conf.model, conf.train.batch_size
-    head = HEAD_FOR_TASK.get(dataset.task, m.head)
-    steps = conf.bptt if dataset.task == "lm" else dataset.seq_len or conf.bptt
+    head = task.head or m.head
+    steps = (dataset.seq_len or conf.bptt) if task.truncates_within_sequence else conf.bptt
     return ModelShape(
         input_size=embed_size(conf, dataset) or dataset.input_size or 0,
         hidden_size=m.hidden_size,
@@ -94,19 +99,22 @@ def memory_need(
     """What training the model ``conf`` asks for on ``dataset`` needs in memory."""
     optimizer = registry.get("optimizer", conf.optimizer.name)
     return estimate(
-        model_shape(conf, dataset), make_cell, lambda params: optimizer.obj(params, conf.optimizer)
+        model_shape(conf, dataset, dataset_task(dataset, registry)),
+        make_cell,
+        lambda params: optimizer.obj(params, conf.optimizer),
     )
 
 
-def memory_settings(dataset: DataShape) -> list[str]:
-    """The settings that shrink a model's memory on ``dataset``."""
-    token_input, lm = dataset.vocab_size is not None, dataset.task == "lm"
+def memory_settings(dataset: DataShape, task: Task) -> list[str]:
+    """The settings that shrink a model's memory on ``dataset``: ``bptt`` too when it is the
+    length of a batch (``task`` does not truncate within a sequence)."""
+    token_input = dataset.vocab_size is not None
     return [
         "model.hidden_size",
         "model.layers",
         *(["model.embed_size"] if token_input else []),
         "train.batch_size",
-        *(["bptt"] if lm else []),
+        *([] if task.truncates_within_sequence else ["bptt"]),
     ]
 
 
@@ -119,10 +127,11 @@ def build_model(conf: RunConfig, dataset: DataShape, registry: Registry) -> Recu
     optimizer = registry.get("optimizer", conf.optimizer.name)
     check_optimizer_contract(optimizer, conf.optimizer, np.dtype(conf.dtype))
     make_cell = partial(reg.obj, **options(conf.cell))
+    task = dataset_task(dataset, registry)
     check_fits(
         memory_need(conf, dataset, make_cell, registry),
         available_memory(),
-        memory_settings(dataset),
+        memory_settings(dataset, task),
     )
     m = conf.model
     token_input = dataset.vocab_size is not None
@@ -134,7 +143,7 @@ def build_model(conf: RunConfig, dataset: DataShape, registry: Registry) -> Recu
         hidden_size=m.hidden_size,
         layers=m.layers,
         output_size=dataset.output_size,
-        head=HEAD_FOR_TASK.get(dataset.task, m.head),
+        head=task.head or m.head,
         seq_len=dataset.seq_len,
         dropout=m.dropout,
         rng=np.random.default_rng(conf.seed),

@@ -18,6 +18,7 @@ from rnnlab.errors import RnnlabError
 from rnnlab.plugins.registry import get_registry
 from rnnlab.runner.build import build_dataset, build_model
 from rnnlab.runner.checkpoint import Checkpoint
+from rnnlab.runner.data_contract import dataset_task
 from rnnlab.runner.evaluation import evaluate
 from rnnlab.runner.job import make_run, resumed_config, start_trackers
 from rnnlab.runner.progress import format_metrics
@@ -99,7 +100,8 @@ def evaluate_run(
     model = build_model(conf, run_data, registry)
     ckpt = Checkpoint(run_dir / f"{checkpoint}.npz")
     ckpt.load_into(model.params)
-    metrics = evaluate(model, data, split, conf.train.batch_size, conf.bptt)
+    task = dataset_task(data, registry)
+    metrics = evaluate(model, data, task, split, conf.train.batch_size, conf.bptt)
     label = METRIC_NAME_UNSAFE.sub("_", label)
     named = {f"eval/{label}/{key.split('/', 1)[1]}": v for key, v in metrics.items()}
     step = ckpt.meta.get("step", 0)

@@ -6,7 +6,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import cast
 
@@ -35,6 +35,7 @@ from rnnlab.plugins.registry import Registry, get_registry
 from rnnlab.plugins.run import Run
 from rnnlab.runner.build import build_dataset, build_model, build_optimizer, build_schedule
 from rnnlab.runner.checkpoint import LAST, Checkpoint, remove_partial_writes
+from rnnlab.runner.data_contract import dataset_task
 from rnnlab.runner.interruption import RunInterrupted, interrupted_message, sigterm_as_interrupt
 from rnnlab.runner.progress import format_metrics
 from rnnlab.runner.run_context import RUN_DIR_META, RUN_NAME_META
@@ -142,7 +143,8 @@ def build_trainer(conf: RunConfig, registry: Registry, hook: HookRelay, run: Run
     dataset = build_dataset(conf, registry)
     model = build_model(conf, dataset, registry)
     optimizer = build_optimizer(conf, model, registry)
-    return Trainer(conf, dataset, model, optimizer, hook, run, build_schedule(conf, registry))
+    schedule, task = build_schedule(conf, registry), dataset_task(dataset, registry)
+    return Trainer(conf, dataset, model, optimizer, hook, run, schedule, task)
 
 
 def check_steps_left(ckpt: Checkpoint, conf: RunConfig, run_dir: Path) -> None:
@@ -179,7 +181,7 @@ def continue_run(run: Run, ckpt: Checkpoint, run_dir: Path) -> None:
     run.resumed_from_step = ckpt.meta["step"]
 
 
-def announce(run: Run, baselines: dict[str, float]) -> None:
+def announce(run: Run, baselines: Mapping[str, float]) -> None:
     """Say where the run trains, where a resume continues, and (for text) the baselines."""
     if run.resumed_from_step:
         print(f"resuming {run.run_dir} from step {run.resumed_from_step}", file=sys.stderr)

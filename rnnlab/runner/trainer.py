@@ -1,9 +1,8 @@
 """The truncated-BPTT training loop with evaluation, diagnostics and checkpoints.
 
-Language modelling: each step consumes the next ``bptt`` tokens of every
-stream; the state carries over between chunks (the gradient stops at the
-boundary) and is reset at an epoch boundary. Classification and regression:
-one target per sequence; gradients flow back only the last ``bptt`` steps.
+The dataset's task (``rnnlab.tasks.Task``) says how a batch is scored, which metrics are
+logged, whether the state carries from batch to batch (it is reset at an epoch boundary) and
+how ``bptt`` truncates the gradient; the loop itself is the same for every task.
 """
 
 from __future__ import annotations
@@ -19,11 +18,10 @@ import numpy as np
 from pluggy import HookRelay
 
 from rnnlab.config.schema import RunConfig
-from rnnlab.data.base import Dataset
+from rnnlab.data.base import Dataset, unpack
 from rnnlab.errors import RnnlabError
 from rnnlab.files import write_text_atomically
 from rnnlab.names import PROFILES_FILE
-from rnnlab.nn.losses import LN2
 from rnnlab.nn.model import RecurrentModel
 from rnnlab.nn.optim import (
     Optimizer,
@@ -35,10 +33,11 @@ from rnnlab.nn.optim import (
 )
 from rnnlab.nn.schedules import Schedule
 from rnnlab.runner.checkpoint import BEST, LAST, Checkpoint, save_checkpoint
-from rnnlab.runner.evaluation import evaluate, forward, task_loss
+from rnnlab.runner.evaluation import evaluate, train_pass
 from rnnlab.runner.progress import Progress
 from rnnlab.runner.run_context import Run
 from rnnlab.runner.sampling import TextCodec, sample_text, warn_unseen
+from rnnlab.tasks import Task, add_sums
 
 #: the tag an early-stopped run carries: the step it stopped at
 EARLY_STOP_TAG = "rnnlab.early_stopped_at"
@@ -53,6 +52,20 @@ class TrainingDiverged(RnnlabError):
     """The loss or the gradient became NaN or infinite."""
 
 
+def with_sums(interval: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's logging interval in this version's form: older versions kept the
+    correct predictions and the examples apart, not as the task's sums."""
+    if "sums" in interval:
+        return interval
+    sums = {"count": interval["examples"], "correct": interval["correct"]}
+    return {
+        "loss": interval["loss"],
+        "l2": interval["l2"],
+        "steps": interval["steps"],
+        "sums": sums,
+    }
+
+
 def diverged(what: str, last_finite_norm: float) -> TrainingDiverged:
     """The one line for a run that diverged: ``what`` happened, and the fix."""
     return TrainingDiverged(
@@ -63,7 +76,7 @@ def diverged(what: str, last_finite_norm: float) -> TrainingDiverged:
 
 class Trainer:
     """Trains ``model`` on ``dataset`` with ``optimizer`` at the rates of ``schedule`` as
-    ``conf`` says; reports via ``hook``."""
+    ``conf`` says, scoring it as ``task`` (the dataset's) says; reports via ``hook``."""
 
     def __init__(
         self,
@@ -74,12 +87,13 @@ class Trainer:
         hook: HookRelay,
         run: Run,
         schedule: Schedule,
+        task: Task,
     ) -> None:
         self.conf, self.data, self.model, self.opt = conf, dataset, model, optimizer
         self.schedule = schedule
         self.lr = schedule.rate(0, 0)
         self.hook, self.run = hook, run
-        self.task = dataset.task
+        self.task = task
         self.batch_size = conf.train.batch_size
         self.bptt = conf.bptt
         self.step = 0
@@ -103,14 +117,12 @@ class Trainer:
     # -- one step ---------------------------------------------------------------------------
 
     def train_step(self) -> None:
-        x, y = self.data.batch("train", self.epoch, self.index, self.batch_size, self.bptt)
-        state = self.state if self.task == "lm" else self.model.initial_state(len(y))
+        batch = unpack(self.data.batch("train", self.epoch, self.index, self.batch_size, self.bptt))
+        x = batch[0]
+        state = self.state if self.task.carries_state else self.model.initial_state(x.shape[1])
         self.lr = self.opt.lr = self.schedule.rate(self.step, self.epoch)
         self.model.zero_grad()
-        out, final = forward(self.model, self.task, x, state, True, self.bptt)
-        loss, dout, correct = task_loss(self.task, out, y)
-        del out  # the outputs (T*N*C logits for a language model) are not held through backward
-        self.model.backward(dout)
+        loss, sums, final = train_pass(self.model, self.task, batch, state, self.bptt)
         grads = self.model.grads
         o = self.conf.optimizer
         l2 = l2_penalty(self.model.params, grads, o.l2, o.l2_biases) if o.l2 > 0 else 0.0
@@ -123,8 +135,7 @@ class Trainer:
             self.opt.step(grads)
             self.interval["loss"] += loss
             self.interval["l2"] += l2
-            self.interval["correct"] += correct
-            self.interval["examples"] += len(y) if self.task != "lm" else y.size
+            add_sums(self.interval["sums"], sums)
             self.interval["steps"] += 1
         elif self.conf.train.on_nonfinite == "skip" and self.params_finite():
             self.skipped_steps += 1
@@ -140,7 +151,7 @@ class Trainer:
         if self.index == self.num_train_batches:
             self.epoch, self.index = self.epoch + 1, 0
             self.state = self.model.initial_state(self.batch_size)
-        self.tokens += x.shape[0] * x.shape[1]
+        self.units += self.task.speed_units(x)
 
     def params_finite(self) -> bool:
         return all(np.isfinite(p).all() for p in self.model.params.values())
@@ -153,8 +164,8 @@ class Trainer:
     # -- reporting ----------------------------------------------------------------------------
 
     def _reset_interval(self) -> None:
-        self.interval = {"loss": 0.0, "l2": 0.0, "correct": 0, "examples": 0, "steps": 0}
-        self.tokens = 0
+        self.interval: dict[str, Any] = {"loss": 0.0, "l2": 0.0, "steps": 0, "sums": {}}
+        self.units = 0
         self.train_seconds = 0.0
 
     def train_metrics(self) -> dict[str, float]:
@@ -165,18 +176,12 @@ class Trainer:
             "lr": float(self.lr),
             "epoch": self.epoch + self.index / self.num_train_batches,
         }
-        if self.task == "lm":
-            m["speed/chars_per_s"] = self.tokens / max(self.train_seconds, 1e-9)
-        else:
-            m["speed/seqs_per_s"] = iv["examples"] / max(self.train_seconds, 1e-9)
+        m[self.task.speed_metric] = self.units / max(self.train_seconds, 1e-9)
         if self.conf.train.on_nonfinite == "skip":
             m["train/skipped_steps"] = self.skipped_steps
         if iv["steps"]:
             m["train/loss"], m["train/l2"] = self.running_loss(), iv["l2"] / iv["steps"]
-            if self.task == "lm":
-                m["train/bpc"] = m["train/loss"] / LN2
-            if self.task == "classify":
-                m["train/acc"] = iv["correct"] / iv["examples"]
+            m.update(self.task.train_metrics(m["train/loss"], iv["sums"]))
         if not self.last_step_skipped:
             m.update(self.grad_metrics())
         return m
@@ -195,7 +200,9 @@ class Trainer:
         return m
 
     def evaluate(self, split: str, max_batches: int = 0) -> dict[str, float]:
-        return evaluate(self.model, self.data, split, self.batch_size, self.bptt, max_batches)
+        return evaluate(
+            self.model, self.data, self.task, split, self.batch_size, self.bptt, max_batches
+        )
 
     # -- checkpoints and artifacts ----------------------------------------------------------
 
@@ -250,7 +257,7 @@ class Trainer:
         m = ckpt.meta
         self.step, self.epoch, self.index = m["step"], m["epoch"], m["index"]
         self.checkpoint_step = self.step
-        self.best_val, self.interval = m["best_val"], m["interval"]
+        self.best_val, self.interval = m["best_val"], with_sums(m["interval"])
         self.last_finite_norm = m["last_finite_norm"]
         self.skipped_steps = m.get("skipped_steps", 0)  # absent in checkpoints of older runs
         self.schedule.load_state_dict(m.get("schedule", {}))
@@ -268,7 +275,7 @@ class Trainer:
 
     def write_sample(self, label: str) -> str:
         s = self.conf.sample
-        codec = cast(TextCodec, self.data)  # "lm" datasets are text: they encode and decode
+        codec = cast(TextCodec, self.data)  # checked before the run: it encodes and decodes
         text = sample_text(self.model, codec, s, self.sample_rng)
         path = Path(self.run.run_dir) / "samples" / f"{label}.txt"
         path.parent.mkdir(exist_ok=True)
@@ -291,7 +298,7 @@ class Trainer:
             self.early["stale"] += 1
         self.hook.on_evaluation(run=self.run, step=self.step, split="val", metrics=m)
         self._record_profile()
-        if self.task == "lm" and self.step < self.conf.train.steps and not self.stopping():
+        if self.task.samples_text and self.step < self.conf.train.steps and not self.stopping():
             self.write_sample(f"step_{self.step:07d}")
         self.save(best)
         return m
@@ -315,7 +322,7 @@ class Trainer:
         """Run to ``train.steps`` (or an early stop); returns the best validation loss (the
         sweep objective)."""
         t = self.conf.train
-        if self.task == "lm" and self.conf.sample.length:
+        if self.task.samples_text and self.conf.sample.length:
             warn_unseen(cast(TextCodec, self.data), self.conf.sample.prime, "sample.prime")
         if self.step == 0 and self.data.baselines:
             self.hook.on_metrics(
@@ -349,6 +356,6 @@ class Trainer:
         best.load_into(self.model.params)
         m = self.evaluate("test")
         self.hook.on_evaluation(run=self.run, step=self.step, split="test", metrics=m)
-        if self.task == "lm":
+        if self.task.samples_text:
             self.write_sample("final")
         return m
