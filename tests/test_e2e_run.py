@@ -227,7 +227,8 @@ def test_a_finished_run_ends_by_saying_its_test_metrics_and_where_to_look(run_rn
     assert where == f"run directory: {tmp_path / 'the-run'}"
     assert mlflow == (
         f"MLflow run '{run.info.run_name}': http://127.0.0.1:5000/#/experiments/"
-        f"{run.info.experiment_id}/runs/{run.info.run_id} (serve it: mlflow ui --host 127.0.0.1 "
+        f"{run.info.experiment_id}/runs/{run.info.run_id}?workflowType=machine_learning "
+        f"(serve it: mlflow ui --host 127.0.0.1 "
         f"--backend-store-uri sqlite:///{tmp_path}/mlflow.db)"
     )
 

@@ -295,7 +295,9 @@ def of(calls, hook):
 
 
 def test_hook_register_cells(calls):
-    assert of(calls, "on_run_start")[0]["name"] == "echo_rnn tiny steps=4"
+    assert of(calls, "on_run_start")[0]["name"] == (
+        "echo_rnn tiny plain_sgd lr=0.3 halving steps=20 batch_size=16"
+    )
 
 
 def test_hook_register_datasets(calls):

@@ -90,7 +90,7 @@ def sweep(tmp_path_factory):
 
     swept, single = rnnlab(*SWEEP), rnnlab(*SINGLE)
     links = {
-        "runs": printed_link(swept.stdout, "the sweep's runs in MLflow:"),
+        "runs": printed_link(swept.stdout, "the sweep's runs in MLflow, best first:"),
         "charts": printed_link(swept.stdout, "their charts:"),
         "run": printed_link(single.stderr, "MLflow run "),
     }
@@ -239,7 +239,7 @@ def test_the_printed_chart_link_overlays_the_loss_curves_of_every_job(
     sweep, ui_url, browser, screenshot_dir
 ):
     store, _, children, _, links = sweep
-    open_link(browser, ui_url, links["charts"], ["train/loss"])
+    open_link(browser, ui_url, links["charts"], [r.info.run_name for r in children])
     find(browser, "input[placeholder='Search metric charts']").send_keys("train/loss")
     fullscreen = "button[@data-component-id='fullscreen_button_chartcard']"
     click(

@@ -132,10 +132,9 @@ def test_a_run_killed_hard_is_marked_killed_when_the_next_sweep_starts(run_rnnla
         [
             rnnlab_command(),
             "cell=lstm",
-            "data=chars",
+            "data=difference",  # the experiment of the next sweep, which reaps it
             "train.steps=100000",
             "model.hidden_size=16",
-            "bptt=8",
             "train.log_every=1",
         ],
         cwd=tmp_path,
@@ -149,7 +148,7 @@ def test_a_run_killed_hard_is_marked_killed_when_the_next_sweep_starts(run_rnnla
     while not running and time.monotonic() < deadline:
         time.sleep(0.5)
         experiment = (
-            client.get_experiment_by_name("rnnlab-chars")
+            client.get_experiment_by_name("rnnlab-difference")
             if (tmp_path / "mlflow.db").exists()
             else None
         )

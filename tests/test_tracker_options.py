@@ -16,6 +16,8 @@ def test_the_mlflow_plugin_declares_its_options_under_tracking():
         "run_name",
         "experiment",
         "tracking_uri",
+        "log_model",
+        "register_model",
     ]
 
 

@@ -54,12 +54,14 @@ def rnnlab_command() -> str:
 
 
 def metric_points(client, run) -> tuple[list, list]:
-    """(step, metric) pairs of ``run``: from its local metrics.jsonl, and from MLflow, sorted."""
+    """(step, metric) pairs of ``run``: from its local metrics.jsonl, and from MLflow, sorted
+    (the dataset's baselines, ``data/*`` in the file, are params in MLflow: left out)."""
     local = Path(run.data.tags["rnnlab.run_dir"]) / "metrics.jsonl"
     points = [
         (rec["step"], key)
         for rec in map(json.loads, local.read_text().splitlines())
         for key in rec["metrics"]
+        if not key.startswith("data/")
     ]
     remote = [
         (m.step, key)

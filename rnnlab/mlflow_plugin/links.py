@@ -23,15 +23,28 @@ def ui_base(tracking_uri: str) -> str:
 
 
 def run_link(tracking_uri: str, experiment_id: str, run_id: str) -> str:
-    """The page of one run."""
-    return f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}/runs/{run_id}"
+    """The page of one run (with the model-training view's sidebar)."""
+    return (
+        f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}/runs/{run_id}"
+        f"?workflowType=machine_learning"
+    )
 
 
-def runs_link(tracking_uri: str, experiment_id: str, search: str = "", view: str = "TABLE") -> str:
-    """The experiment's runs table (``view="CHART"``: its charts), filtered by ``search``."""
+def runs_link(
+    tracking_uri: str,
+    experiment_id: str,
+    search: str = "",
+    view: str = "TABLE",
+    best_first: str | None = None,
+) -> str:
+    """The experiment's runs table (``view="CHART"``: its charts), filtered by ``search``,
+    the lowest ``best_first`` metric first (which also lists a sweep's jobs as rows of their
+    own rather than folded under their parent)."""
     query = {"workflowType": "machine_learning", "compareRunsMode": view}
     if search:
         query["searchFilter"] = search
+    if best_first:
+        query.update(orderByKey=f"metrics.`{best_first}`", orderByAsc="true")
     return (
         f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}/runs?"
         f"{urlencode(query, quote_via=quote)}"

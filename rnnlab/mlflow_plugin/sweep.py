@@ -160,6 +160,8 @@ def sweep_links(sweep: Sweep, parent_id: str) -> str:
     uri, experiment_id = sweep.job_env[TRACKING_URI_ENV], sweep.job_env[EXPERIMENT_ID_ENV]
     jobs = children_filter(parent_id)
     return (
-        f"the sweep's runs in MLflow: {runs_link(uri, experiment_id, jobs)}\n"
-        f"their charts: {runs_link(uri, experiment_id, jobs, view='CHART')}{serve_hint(uri)}"
+        f"the sweep's runs in MLflow, best first: "
+        f"{runs_link(uri, experiment_id, jobs, best_first=OBJECTIVE)}\n"
+        f"their charts: {runs_link(uri, experiment_id, jobs, 'CHART', OBJECTIVE)}"
+        f"{serve_hint(uri)}"
     )
