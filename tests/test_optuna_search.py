@@ -15,7 +15,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from tests_support import rnnlab_command
+from tests_support import rnnlab_command, rnnlab_experiment
 
 pytestmark = pytest.mark.slow
 
@@ -56,14 +56,9 @@ hydra:
 def sweep_runs(tmp_path):
     """The client, the one parent run of the store's sweep, and its children."""
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    runs = {e.name: client.search_runs([e.experiment_id]) for e in client.search_experiments()}
-    assert not runs.get("Default")
-    [parent] = [r for r in runs["rnnlab-difference"] if "mlflow.parentRunId" not in r.data.tags]
-    children = [
-        r
-        for r in runs["rnnlab-difference"]
-        if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
-    ]
+    runs = client.search_runs([rnnlab_experiment(client).experiment_id])
+    [parent] = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     return client, parent, children
 
 

@@ -105,7 +105,11 @@ def test_table_holds_each_jobs_final_validation_mse_and_its_baseline(report):
         value, baseline = re.fullmatch(r"(\S+) \(n=1; baseline (\S+)\)", metric[key(job)]).groups()
         assert float(value) == pytest.approx(m["val/mse"], rel=5e-3)
         assert float(baseline) == pytest.approx(
-            min(m["data/predict_one_mse"], m["data/predict_mean_mse"]), rel=5e-3
+            min(
+                float(job.data.params["data.baseline.predict_one_mse"]),
+                float(job.data.params["data.baseline.predict_mean_mse"]),
+            ),
+            rel=5e-3,
         )
 
 

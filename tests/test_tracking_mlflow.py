@@ -343,7 +343,7 @@ def test_a_store_back_mid_run_gets_what_it_missed_at_the_next_checkpoint(
     assert Backlog.load(run.run_dir) is None
     _warning, back, where = capsys.readouterr().err.strip().splitlines()
     assert back == f"rnnlab: MLflow logging to {store} works again; sent what it missed"
-    assert where.startswith(f"MLflow run {run.name} ({run_id})")
+    assert where.startswith(f"MLflow run '{run.name}': http://127.0.0.1:5000/") and run_id in where
 
 
 def test_resume_after_an_outage_sends_the_points_missed_up_to_the_checkpoint(

@@ -33,4 +33,4 @@ def test_runs_started_together_on_a_new_store_all_finish_in_it(tmp_path):
     experiment = rnnlab_experiment(client)
     statuses = [r.info.status for r in client.search_runs([experiment.experiment_id])]
     assert statuses == ["FINISHED"] * 3
-    assert [e.name for e in client.search_experiments()] == ["rnnlab", "Default"]
+    assert [e.name for e in client.search_experiments()] == ["rnnlab-difference", "Default"]

@@ -190,7 +190,7 @@ class MlflowTracker:
     def __init__(self, run):
         tracking = run.config["tracking"]
         self.uri = resolve_tracking_uri(tracking.get("tracking_uri"))
-        self.experiment = experiment_name(tracking, run.config["data"]["name"])
+        self.experiment = experiment_name(tracking, run.config.get("data", {}).get("name"))
         #: the run's name in MLflow: ``run.name``, made unique in its experiment
         self.name = run.name
         self.client: Any = None  # an MlflowClient from on_run_start on (imported lazily)
@@ -333,7 +333,8 @@ class MlflowTracker:
         try:
             for chunk in chunks(params, MAX_PARAMS_TAGS_PER_BATCH):
                 self.client.log_batch(run_id, params=chunk)
-            self.client.log_inputs(run_id, datasets=[dataset_input(run.config)])
+            if "data" in run.config:  # a run's; a hand-made Run may have none
+                self.client.log_inputs(run_id, datasets=[dataset_input(run.config)])
         except Exception:  # the run does not start: it leaves no half-made MLflow run
             with contextlib.suppress(Exception):
                 self.client.delete_run(run_id)
