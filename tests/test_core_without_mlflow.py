@@ -14,13 +14,18 @@ CORE = [
 ]
 
 
-def test_importing_the_cli_runner_and_sweep_loads_no_mlflow_module():
+def test_importing_the_cli_runner_and_sweep_loads_no_mlflow_module(tmp_path):
     code = (
         f"import sys, {', '.join(CORE)}\n"
         "print('\\n'.join(m for m in sys.modules if m == 'mlflow' or m.startswith("
         "('mlflow.', 'rnnlab.mlflow_plugin'))))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # run away from the checkout: "-c" puts the working directory first on sys.path, and the
+    # installed rnnlab (with rnnlab.conf) is what is checked
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == []
 
 
