@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlparse
 
 from rnnlab.errors import RnnlabError
+from rnnlab.mlflow_plugin.links import is_server
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -65,9 +66,9 @@ def check_reachable(tracking_uri: str, timeout: float = PROBE_TIMEOUT_S) -> None
     import urllib.error
     import urllib.request
 
-    parts = urlparse(tracking_uri)
-    if parts.scheme not in ("http", "https"):
+    if not is_server(tracking_uri):
         return
+    parts = urlparse(tracking_uri)
     netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
     try:  # without the user name a URI may carry: urllib would take it for part of the host
         urllib.request.urlopen(parts._replace(netloc=netloc).geturl(), timeout=timeout).close()
