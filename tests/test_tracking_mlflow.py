@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from rnnlab.errors import RnnlabError
 from rnnlab.mlflow_plugin.backlog import Backlog
-from rnnlab.mlflow_plugin.tracker import MlflowTracker, check_reachable
+from rnnlab.mlflow_plugin.tracker import MlflowTracker, check_reachable, unique_name
 from rnnlab.plugins.manager import LoadedPlugins
 from rnnlab.plugins.run import Run
 from rnnlab.tracking.metrics_file import MetricsFileTracker
@@ -374,3 +374,14 @@ def test_importing_the_builtin_trackers_does_not_import_mlflow():
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name", ["lstm chars", "o'brien", 'say "hi"', 'it\'s "x"', "50% off"])
+def test_a_taken_run_name_gets_the_next_free_number(store, experiment, name):
+    client = MlflowClient(store)
+    experiment_id = client.create_experiment(f"{experiment}-{name}")
+    assert unique_name(client, experiment_id, name) == name
+    for _ in range(2):  # takes the name, then "(2)"
+        client.create_run(experiment_id, run_name=unique_name(client, experiment_id, name))
+        client.create_run(experiment_id, run_name=f"{name}x")  # a longer name is not a clash
+    assert unique_name(client, experiment_id, name) == f"{name} (3)"

@@ -101,10 +101,12 @@ def experiment_name(tracking: dict, data_name: str | None) -> str:
 
 def unique_name(client, experiment_id: str, name: str) -> str:
     """``name``, or ``name (2)``, ``(3)``, ... if runs of the experiment already bear it."""
-    quoted = name.replace("'", "\\'")
+    quote = '"' if "'" in name else "'"  # MLflow's filter strings escape neither quote
     taken = {
         r.info.run_name
-        for r in client.search_runs([experiment_id], f"attributes.run_name LIKE '{quoted}%'")
+        for r in client.search_runs(
+            [experiment_id], f"attributes.run_name LIKE {quote}{name.replace(quote, '_')}%{quote}"
+        )
     }
     return next(
         candidate
