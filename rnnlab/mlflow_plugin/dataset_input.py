@@ -13,6 +13,8 @@ from typing import Any
 FACT_PREFIX = "data/"
 #: ... and the params they become in MLflow (``data.baseline.unigram_bpc``)
 BASELINE_PARAM = "data.baseline."
+#: bytes of a data file read at a time for its digest
+DIGEST_BLOCK = 1 << 20
 
 
 def dataset_entity(config: dict[str, Any]) -> Any:
@@ -27,7 +29,9 @@ def dataset_entity(config: dict[str, Any]) -> Any:
     name, source, source_type = data["name"], f"rnnlab:{data['name']}", "code"
     if path and Path(path).expanduser().is_file():
         file = Path(path).expanduser().resolve()
-        digest.update(file.read_bytes())
+        with file.open("rb") as f:  # in blocks: a corpus may be larger than the memory
+            for block in iter(lambda: f.read(DIGEST_BLOCK), b""):
+                digest.update(block)
         name, source, source_type = f"{data['name']}:{file.name}", str(file), "local"
     profile = {"options": data, "seed": config.get("seed")}
     return Dataset(
