@@ -16,27 +16,19 @@ def sum_rows_by_id(ids: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
     Sorts the ids and sums the rows of each distinct id with one gather and
     ``sum(axis=0)``: for 2048 rows of 1024 floats, 25x faster than ``np.add.at``
     and ``np.add.reduceat`` (whose float32 loop along axis 0 is slow) and 4x
-    faster than a one-hot GEMM, with no sorted copy of all the rows. The columns
-    are split across the engine's threads.
+    faster than a one-hot GEMM, with no sorted copy of all the rows. On one
+    thread: a call per distinct id is too short to share (split by columns across
+    2 threads, (2048, 512) took 1.43 ms of wall time against 0.62 on one).
     """
     ids = np.ravel(ids)
     order = np.argsort(ids, kind="stable")
     sorted_ids = ids[order]
     bounds = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1], [True])))
-    runs = [
-        (order[start:stop], sorted_ids[start])
-        for start, stop in itertools.pairwise(bounds.tolist())
-    ]
     flat = rows.reshape(len(ids), -1)
     out = np.zeros((count, flat.shape[1]), rows.dtype)
     add = np.add.reduce  # not np.sum: its Python wrapper costs more than summing 1 row
-
-    def sum_columns(cols: slice) -> None:
-        block = flat[:, cols]
-        for members, token in runs:
-            add(block[members], axis=0, out=out[token, cols])
-
-    parallel.run_blocks(sum_columns, parallel.blocks(flat.shape[1], len(ids)))
+    for start, stop in itertools.pairwise(bounds.tolist()):
+        add(flat[order[start:stop]], axis=0, out=out[sorted_ids[start]])
     return out
 
 
