@@ -3,7 +3,8 @@
 tests/golden/cells.npz holds torch's weights, inputs, initial states, outputs
 and gradients of a random linear loss (see tests/golden/make_cell_golden.py);
 torch itself is not needed here. The step-level StepLSTM is held to torch's
-LSTM too, so StepCell's sequence forward/backward is proven on real numbers.
+LSTM too, so StepCell's sequence forward/backward is proven on real numbers, and so
+is the compiled LSTM (cell.kernel=numba; in float64 it uses libm's tanh).
 """
 
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from step_lstm import StepLSTM
 
+from rnnlab.kernels.lstm import NumbaLSTMCell
 from rnnlab.nn import GRUCell, LSTMCell, RNNCell
 
 GOLDEN = np.load(Path(__file__).parent / "golden" / "cells.npz")
@@ -21,6 +23,7 @@ CASES = {
     "rnn_tanh": ("rnn_tanh", lambda I, H, rng: RNNCell(I, H, rng, np.float64, nonlinearity="tanh")),
     "rnn_relu": ("rnn_relu", lambda I, H, rng: RNNCell(I, H, rng, np.float64, nonlinearity="relu")),
     "lstm": ("lstm", lambda I, H, rng: LSTMCell(I, H, rng, np.float64)),
+    "lstm_numba": ("lstm", lambda I, H, rng: NumbaLSTMCell(I, H, rng, np.float64)),
     "gru": ("gru", lambda I, H, rng: GRUCell(I, H, rng, np.float64)),
     "step_lstm": ("lstm", lambda I, H, rng: StepLSTM(I, H, rng, np.float64)),
 }

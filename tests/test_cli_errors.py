@@ -133,6 +133,10 @@ CONFIG_CASES = {
         ["cell=rnn", "cell.nonlinearity=sigmoid"],
         ["cell.nonlinearity='sigmoid'", "tanh, relu"],
     ),
+    "cell kernel not offered": (
+        ["cell=lstm", "cell.kernel=fast"],
+        ["cell.kernel='fast' is not allowed", "numpy, numba"],
+    ),
     "cell option of another cell": (
         ["cell=gru", "cell.forget_bias=2"],
         ["unknown key cell.forget_bias", "check the spelling"],
@@ -285,6 +289,24 @@ SUBCOMMAND_CASES = {
         ["unknown key data.pth"],
     ),
 }
+
+
+def test_the_numba_kernel_without_the_fast_extra(bad_input, tmp_path):
+    blocked = tmp_path.parent / f"{tmp_path.name}-no-numba"
+    (blocked / "numba").mkdir(parents=True)
+    (blocked / "numba" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'numba'\", name='numba')\n"
+    )
+    bad_input(
+        "cell=lstm",
+        "cell.kernel=numba",
+        *TINY_CHARS,
+        env={"PYTHONPATH": str(blocked)},
+        fragments=[
+            "cell.kernel=numba needs the fast extra (numba is not installed)",
+            "pip install 'rnnlab[fast]', or use cell.kernel=numpy",
+        ],
+    )
 
 
 @pytest.mark.parametrize("args, fragments", SUBCOMMAND_CASES.values(), ids=SUBCOMMAND_CASES.keys())

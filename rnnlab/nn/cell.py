@@ -32,6 +32,10 @@ class Cell:
 
     #: Number of arrays in the state tuple.
     num_states = 1
+    #: True for a cell whose time loops run blocks of batch rows on the engine's threads
+    #: without the GIL (``rnnlab.nn.parallel``): the runner then gives a job's threads to
+    #: the engine and puts the BLAS on one thread, instead of a multi-threaded BLAS.
+    engine_threads = False
 
     def __init__(
         self,

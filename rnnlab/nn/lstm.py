@@ -7,6 +7,8 @@ h' = o * tanh(c')
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import DTypeLike
 
@@ -43,10 +45,20 @@ class LSTMCell(GateCell):
     def recur(self, acts: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         T, N, _ = acts.shape
         hs = self.hidden_sequence(T, N, state)
-        H = self.hidden_size
-        cs = np.empty((T + 1, N, H), self.dtype)
+        cs = np.empty((T + 1, N, self.hidden_size), self.dtype)
         cs[0] = state[1]
-        tanh_cs = np.empty((T, N, H), self.dtype)
+        tanh_cs = np.empty((T, N, self.hidden_size), self.dtype)
+        parallel.run_blocks(self.forward_block(acts, hs, cs, tanh_cs), parallel.row_blocks(N))
+        self.acts, self.cs, self.tanh_cs = acts, cs, tanh_cs
+        return self.hidden_outputs(), (hs[-1].copy(), cs[-1].copy())
+
+    def forward_block(
+        self, acts: np.ndarray, hs: np.ndarray, cs: np.ndarray, tanh_cs: np.ndarray
+    ) -> Callable[[slice], None]:
+        """The forward time loop for a block of batch rows (one thread's): turns their
+        pre-activations ``acts`` (T, N, 4H) into gate activations and fills ``hs[1:]``,
+        ``cs[1:]`` (T+1, N, H) and ``tanh_cs`` (T, N, H)."""
+        T, H = len(acts), self.hidden_size
         # One tanh over all four gates: sigmoid(a) = 0.5 * tanh(0.5 * a) + 0.5 for i, f, o
         # and tanh(a) = 1 * tanh(1 * a) + 0 for g (fewer, larger numpy calls per step).
         scale = np.full(4 * H, 0.5, self.dtype)
@@ -54,7 +66,6 @@ class LSTMCell(GateCell):
         offset = 1.0 - scale
 
         def rows_forward(rows: slice) -> None:
-            """The whole chunk for the batch rows ``rows`` (one thread's block)."""
             buffer = self.recurrent_buffer(rows.stop - rows.start)
             ig = np.empty((rows.stop - rows.start, H), self.dtype)
             for t in range(T):
@@ -71,17 +82,29 @@ class LSTMCell(GateCell):
                 np.tanh(c, out=tanh_c)
                 np.multiply(a[:, 3 * H :], tanh_c, out=hs[t + 1, rows])
 
-        parallel.run_blocks(rows_forward, parallel.row_blocks(N))
-        self.acts, self.cs, self.tanh_cs = acts, cs, tanh_cs
-        return self.hidden_outputs(), (hs[-1].copy(), cs[-1].copy())
+        return rows_forward
 
     def backprop(
         self, dhs: np.ndarray, dfinal_state: State | None
     ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, ...], State]:
         T, N, H = dhs.shape
-        dh, dc0 = self.final_state_grads(dfinal_state, N)
+        dh, dc = self.final_state_grads(dfinal_state, N)
+        blocks = parallel.run_blocks(self.backward_block(dhs, dh, dc), parallel.row_blocks(N))
+        self.state_grad_norms = np.sqrt(sum(squares for _, squares in blocks))
+        dc = np.concatenate([dc for dc, _ in blocks]) if len(blocks) > 1 else blocks[0][0]
+        dpre = self.acts.reshape(T, N, 4 * H)  # each step's activations became its dpre
+        return dpre, dpre, (dh, dc)
+
+    def backward_block(
+        self, dhs: np.ndarray, dh: np.ndarray, dc0: np.ndarray
+    ) -> Callable[[slice], tuple[np.ndarray, np.ndarray]]:
+        """The backward sweep for a block of batch rows: turns their activations into
+        pre-activation gradients and ``dh`` (N, H) from the final state's gradient into the
+        initial state's, in place; returns the rows' dc at the start (from ``dc0``, the
+        final one) and the squared norms (T,) of their dL/dh_t."""
+        T, _, H = dhs.shape
         through_weight_for = self.recurrent_backward()
-        acts = self.acts.reshape(T, N, 4, H)  # each step's activations become its dpre
+        acts = self.acts.reshape(T, -1, 4, H)
         cs, tanh_cs = self.cs, self.tanh_cs
 
         # Per step, with dh and dc the gradients reaching h_t and c_t:
@@ -91,8 +114,6 @@ class LSTMCell(GateCell):
         # then dc *= f for the previous step. Step by step, on (n, 4H) pieces that stay
         # in cache, written over the activations (backward runs once per forward).
         def rows_backward(rows: slice) -> tuple[np.ndarray, np.ndarray]:
-            """The sweep for the batch rows ``rows``: their dc at the start, and the squared
-            norms (T,) of their dh per step."""
             n = rows.stop - rows.start
             through_weight = through_weight_for(n)
             dh_rows, dc = dh[rows], dc0[rows]
@@ -124,8 +145,4 @@ class LSTMCell(GateCell):
                 through_weight(a.reshape(n, 4 * H), dh_rows)
             return dc, squares
 
-        blocks = parallel.run_blocks(rows_backward, parallel.row_blocks(N))
-        self.state_grad_norms = np.sqrt(sum(squares for _, squares in blocks))
-        dc = np.concatenate([dc for dc, _ in blocks]) if len(blocks) > 1 else blocks[0][0]
-        dpre = acts.reshape(T, N, 4 * H)
-        return dpre, dpre, (dh, dc)
+        return rows_backward

@@ -11,7 +11,7 @@ import numpy as np
 
 from rnnlab.config.schema import RunConfig
 from rnnlab.data.base import Dataset, DataShape
-from rnnlab.errors import PluginError
+from rnnlab.errors import PluginError, RnnlabError
 from rnnlab.nn.cell_contract import CellUnderTest, check_shapes
 from rnnlab.nn.model import CellFactory, RecurrentModel
 from rnnlab.nn.optim import Optimizer
@@ -54,6 +54,8 @@ def check_cell_contract(reg: Registration, cell_options: dict) -> None:
     """
     try:
         check_shapes(CellUnderTest(reg.obj, cell_options))
+    except RnnlabError:
+        raise  # a user's mistake, such as an option the cell cannot run with
     except Exception as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         if not isinstance(exc, AssertionError):

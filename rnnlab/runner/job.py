@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import cast
 
@@ -41,7 +42,7 @@ from rnnlab.runner.progress import format_metrics
 from rnnlab.runner.run_context import RUN_DIR_META, RUN_NAME_META
 from rnnlab.runner.run_dir import RunDirLock, claim_new_run_dir, held_lock, lock_run_dir
 from rnnlab.runner.run_name import run_name
-from rnnlab.runner.threads import compute_threads, job_threads
+from rnnlab.runner.threads import compute_threads, engine_threads, job_threads
 from rnnlab.runner.trackers import start_trackers
 from rnnlab.runner.trainer import Trainer
 from rnnlab.tracking.metrics_file import read_metrics
@@ -251,8 +252,13 @@ def train_in(
     run = make_run(config_dict(conf), run_dir, overrides, swept)
     run.tags[OVERRIDES_TAG] = " ".join(overrides)
     hook = registry.plugins.pm.hook
-    with compute_threads(job_threads(conf.threads, workers)), sigterm_as_interrupt():
+    threads = job_threads(conf.threads, workers)
+    with ExitStack() as stack:
+        stack.enter_context(compute_threads(threads))
+        stack.enter_context(sigterm_as_interrupt())
         trainer = build_trainer(conf, registry, hook, run)
+        if any(cell.engine_threads for cell in trainer.model.cells):
+            stack.enter_context(engine_threads(threads))
         if ckpt is None:
             lock = lock_run_dir(run_dir)
             run.meta[RUN_DIR_META] = str(run_dir.resolve())

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 
 from threadpoolctl import threadpool_limits
 
+from rnnlab.nn import parallel
+
 log = logging.getLogger("rnnlab")
 
 
@@ -60,3 +62,21 @@ def compute_threads(count: int) -> Iterator[None]:
             yield
     finally:
         _current = before
+
+
+@contextmanager
+def engine_threads(count: int) -> Iterator[None]:
+    """Inside ``compute_threads(count)``: the engine's batch-parallel threads on ``count`` and
+    every BLAS on one, for a model whose cells ask for it (``Cell.engine_threads``).
+
+    Such a cell (``cell.kernel=numba``) runs each block of rows in one call that holds no
+    GIL, so the blocks use every core; a multi-threaded BLAS beside them would oversubscribe
+    the cores (and OpenBLAS's idle workers spin for about 0.1 s after each call).
+    """
+    before = parallel.get_num_threads()
+    parallel.set_num_threads(count)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        parallel.set_num_threads(before)

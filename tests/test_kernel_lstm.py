@@ -1,0 +1,176 @@
+"""cell.kernel=numba: the LSTM's compiled time loops give the NumPy cell's results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from numba import njit
+from threadpoolctl import threadpool_info
+
+from rnnlab.kernels.activations import gate_sigmoid, gate_tanh
+from rnnlab.kernels.lstm import NumbaLSTMCell
+from rnnlab.nn import LSTMCell, RecurrentModel, parallel, softmax_cross_entropy
+from rnnlab.runner.threads import compute_threads, engine_threads
+from rnnlab.testing import cell_conformance_tests
+
+TestNumbaLSTM = cell_conformance_tests(NumbaLSTMCell, options={"forget_bias": 1.0})
+
+
+def relative_gap(got: np.ndarray, want: np.ndarray) -> float:
+    return float(np.abs(got - want).max() / np.abs(want).max())
+
+
+@pytest.mark.parametrize("hidden", [7, 64])
+def test_float32_results_match_the_numpy_cell(hidden):
+    rng = np.random.default_rng(0)
+    T, N, I = 9, 5, 6
+    xs = rng.standard_normal((T, N, I)).astype(np.float32)
+    state = tuple(rng.standard_normal((N, hidden)).astype(np.float32) for _ in range(2))
+    dhs = rng.standard_normal((T, N, hidden)).astype(np.float32)
+    dfinal = tuple(rng.standard_normal((N, hidden)).astype(np.float32) for _ in range(2))
+    results = []
+    for cell_class in (LSTMCell, NumbaLSTMCell):
+        cell = cell_class(I, hidden, np.random.default_rng(1), forget_bias=0.5)
+        hs, final = cell.forward(xs, state)
+        dxs, dstate = cell.backward(dhs, dfinal)
+        results.append(
+            {"hs": hs, "dxs": dxs, "norms": cell.state_grad_norms}
+            | {f"final {i}": s for i, s in enumerate(final)}
+            | {f"dstate {i}": s for i, s in enumerate(dstate)}
+            | {f"grad {k}": g for k, g in cell.grads.items()}
+        )
+    want, got = results
+    for name in want:
+        assert got[name].dtype == want[name].dtype, name
+        assert relative_gap(got[name], want[name]) < 2e-5, name
+
+
+def test_a_char_model_trains_as_with_the_numpy_cell():
+    """Token inputs reach the kernel through the folded embedding; three training steps."""
+    ids = np.random.default_rng(0).integers(0, 20, (33, 8))
+
+    def train(cell_class):
+        model = RecurrentModel(
+            cell_class,
+            vocab_size=20,
+            embed_size=20,
+            hidden_size=32,
+            output_size=20,
+            layers=2,
+            rng=np.random.default_rng(1),
+        )
+        state = model.initial_state(8)
+        losses = []
+        for _ in range(3):
+            model.zero_grad()
+            logits, state = model.forward(ids[:-1], state)
+            loss, dlogits = softmax_cross_entropy(logits.reshape(-1, 20), ids[1:].reshape(-1))
+            model.backward(dlogits.reshape(logits.shape))
+            for name, param in model.params.items():
+                param -= 0.1 * model.grads[name]
+            losses.append(loss)
+        return losses, model.params
+
+    (want_losses, want), (got_losses, got) = train(LSTMCell), train(NumbaLSTMCell)
+    np.testing.assert_allclose(got_losses, want_losses, rtol=1e-5)
+    for name in want:
+        assert relative_gap(got[name], want[name]) < 1e-4, name
+
+
+@njit
+def activations_of(x):
+    """``gate_tanh`` and ``gate_sigmoid`` of each element of ``x``, as the kernels compile them."""
+    tanh, sigmoid = np.empty_like(x), np.empty_like(x)
+    for k in range(x.size):
+        tanh[k], sigmoid[k] = gate_tanh(x[k]), gate_sigmoid(x[k])
+    return tanh, sigmoid
+
+
+def test_the_float32_tanh_and_sigmoid_are_within_a_few_ulp():
+    x = np.concatenate([np.linspace(-20, 20, 200_001), [0.0, 1e-30, -1e-8]]).astype(np.float32)
+    tanh, sigmoid = activations_of(x)
+    wide = x.astype(np.float64)
+    assert np.abs(tanh - np.tanh(wide)).max() < 4 * np.finfo(np.float32).eps
+    assert np.abs(sigmoid - 1 / (1 + np.exp(-wide))).max() < 4 * np.finfo(np.float32).eps
+    tanh, sigmoid = activations_of(np.array([np.inf, -np.inf, np.nan], np.float32))
+    np.testing.assert_allclose(tanh[:2], [1, -1], atol=1e-6)
+    np.testing.assert_allclose(sigmoid[:2], [1, 0], atol=1e-6)
+    assert np.isnan(tanh[2]) and np.isnan(sigmoid[2])
+
+
+def test_float64_uses_libms_tanh():
+    x = np.linspace(-20, 20, 10_001)
+    tanh, _ = activations_of(x)
+    np.testing.assert_allclose(tanh, np.tanh(x), rtol=0, atol=2 * np.finfo(np.float64).eps)
+
+
+def test_a_nan_comes_out_as_nan_for_the_runner_to_see():
+    cell = NumbaLSTMCell(3, 8, np.random.default_rng(0))
+    xs = np.ones((4, 3, 3), np.float32)
+    xs[1, 2, 0] = np.nan
+    hs, _ = cell.forward(xs, cell.initial_state(3))
+    assert np.isfinite(hs[:, :2]).all() and np.isfinite(hs[0, 2]).all()
+    assert np.isnan(hs[1:, 2]).all()
+
+
+def test_a_kernel_cell_computes_on_the_engines_threads_with_the_blas_on_one():
+    assert NumbaLSTMCell.engine_threads and not LSTMCell.engine_threads
+    with compute_threads(2):
+        with engine_threads(2):
+            assert parallel.get_num_threads() == 2
+            assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {1}
+        assert parallel.get_num_threads() == 1
+    assert parallel.get_num_threads() == 1
+
+
+def test_numba_is_loaded_only_when_a_run_asks_for_the_kernel(tmp_path):
+    code = (
+        "import sys, numpy as np, rnnlab.cli, rnnlab.runner.job\n"
+        "from rnnlab.builtins.cells import lstm\n"
+        "lstm(3, 4, np.random.default_rng(0))\n"
+        "print('numba' in sys.modules)\n"
+        "lstm(3, 4, np.random.default_rng(0), kernel='numba')\n"
+        "print('numba' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.slow
+def test_rnnlab_with_the_numba_kernel_trains_like_the_numpy_engine(run_rnnlab, tmp_path):
+    common = [
+        "cell=lstm",
+        "data=chars",
+        "model.hidden_size=16",
+        "bptt=8",
+        "train.steps=20",
+        "train.eval_every=10",
+        "train.eval_batches=2",
+        "sample.length=5",
+        "threads=2",
+    ]
+    for kernel in ("numpy", "numba"):
+        proc = run_rnnlab(*common, f"cell.kernel={kernel}", f"hydra.run.dir={kernel}")
+        assert proc.returncode == 0, proc.stderr
+
+    def metrics(kernel):
+        lines = (tmp_path / kernel / "metrics.jsonl").read_text().splitlines()
+        return {
+            (rec["step"], k): v
+            for rec in map(json.loads, lines)
+            for k, v in rec["metrics"].items()
+            if k.startswith(("train/loss", "val/", "test/"))
+        }
+
+    want, got = metrics("numpy"), metrics("numba")
+    assert got.keys() == want.keys()
+    assert any(k == "test/loss" for _, k in want)
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, rel=1e-4), key
