@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from benchmarks.engine_lm import CELL_CLASSES
+from benchmarks.engine_lm import cell_class
 from benchmarks.torch_lm import RECURRENT
 from benchmarks.workload import Shape
 
@@ -31,7 +31,7 @@ class EngineCell:
     """``step()``: the engine cell's ``forward`` and ``backward`` over one chunk."""
 
     def __init__(self, shape: Shape):
-        self.cell = CELL_CLASSES[shape.cell](INPUT, shape.hidden, np.random.default_rng(0))
+        self.cell = cell_class(shape)(INPUT, shape.hidden, np.random.default_rng(0))
         self.xs, states, self.dhs = _arrays(shape)
         self.state = tuple(states[: self.cell.num_states])
 

@@ -125,28 +125,34 @@ def run_command(overrides: list[str], workdir: Path) -> dict:
     }
 
 
-def user_level(cells: list[str], steps: int, torch_steps: int) -> list[dict]:
-    """Per cell: ``rnnlab cell=<c> data=chars train.steps=<steps>`` (every other setting its
-    default) and the same model in PyTorch at its default thread count; chars/s of each."""
+def user_level(cells: list[str], kernels, steps: int, torch_steps: int) -> list[dict]:
+    """Per cell and kernel: ``rnnlab cell=<c> data=chars train.steps=<steps>`` (every other
+    setting its default; ``cell.kernel=numba`` for that kernel) and the same model in PyTorch
+    at its default thread count; chars/s of each."""
     import torch
 
     from benchmarks.torch_lm import TorchLM
-    from benchmarks.workload import Shape
+    from benchmarks.workload import engine_shapes
     from rnnlab.data.chars import CharDataset
 
     data = CharDataset()
     results = []
-    for cell in cells:
-        shape = Shape(cell, 128, vocab=data.vocab_size, batch=BATCH, steps=BPTT)
+    for shape in engine_shapes(
+        cells, [128], kernels, vocab=data.vocab_size, batch=BATCH, steps=BPTT
+    ):
         peer = TorchLM(shape, ids=data.splits["train"])
         times = timed_steps(peer.step, torch_steps // 2)
+        kernel = [] if shape.kernel == "numpy" else [f"cell.kernel={shape.kernel}"]
         with tempfile.TemporaryDirectory(prefix="rnnlab-bench-") as tmp:
-            run = run_command([f"cell={cell}", "data=chars", f"train.steps={steps}"], Path(tmp))
+            run = run_command(
+                [f"cell={shape.cell}", *kernel, "data=chars", f"train.steps={steps}"], Path(tmp)
+            )
         times += timed_steps(peer.step, torch_steps - torch_steps // 2)
         speeds = sorted(run["speeds"])
         results.append(
             {
-                "cell": cell,
+                "cell": shape.label,
+                "overrides": " ".join(kernel),
                 "rnnlab": run["speed_metric"],
                 "rnnlab_range": (speeds[0], speeds[-1]),
                 "torch": CHARS_PER_STEP / statistics.median(times),

@@ -18,10 +18,19 @@ from rnnlab.nn import (
 CELL_CLASSES = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 
 
+def cell_class(shape: Shape) -> type:
+    """The engine's cell for ``shape``: the NumPy cell, or the compiled one of its kernel."""
+    if shape.kernel == "numba":
+        from rnnlab.kernels.lstm import NumbaLSTMCell
+
+        return NumbaLSTMCell
+    return CELL_CLASSES[shape.cell]
+
+
 def build_model(shape: Shape, seed: int = 0) -> RecurrentModel:
     """Embedding (V -> V), one cell layer of ``shape.hidden`` units, linear head (-> V); float32."""
     return RecurrentModel(
-        CELL_CLASSES[shape.cell],
+        cell_class(shape),
         vocab_size=shape.vocab,
         embed_size=shape.vocab,
         hidden_size=shape.hidden,

@@ -149,7 +149,7 @@ def torch_phases(model: TorchLM, repeats: int) -> dict[str, float]:
         marks.append(clock())
         model.opt.step()
         marks.append(clock())
-        for name, a, b in zip(times, marks, marks[1:], strict=True):
+        for name, a, b in zip(times, marks[:-1], marks[1:], strict=True):
             times[name].append(b - a)
     return {name: statistics.median(ts[1:]) for name, ts in times.items()}
 

@@ -33,7 +33,7 @@ from benchmarks.flops import gemm_rate, step_gemm_flops
 from benchmarks.markdown import mark, table
 from benchmarks.seed_lm import SEED_CLASSES
 from benchmarks.torch_lm import TorchLM
-from benchmarks.workload import CELLS, Shape, interleaved, threads
+from benchmarks.workload import CELLS, Shape, engine_shapes, interleaved, threads
 
 #: the issue's targets: engine / torch per cell, engine / seed, GEMM-bound fraction at H=512,
 #: memory, the command's loop against the bare engine, rnnlab's defaults against torch's
@@ -86,16 +86,17 @@ def emit(title: str, text: str) -> None:
     print(f"### {title}\n\n{text}\n", flush=True)
 
 
-def user_section(cells, steps: int, torch_steps: int) -> str:
+def user_section(cells, kernels, steps: int, torch_steps: int) -> str:
     """``rnnlab cell=<c> data=chars`` with its defaults against PyTorch with its defaults."""
     log("user level: rnnlab cell=<c> data=chars with its defaults, PyTorch with its defaults")
     rows = []
-    for r in end_to_end.user_level(cells, steps, torch_steps):
+    for r in end_to_end.user_level(cells, kernels, steps, torch_steps):
         lo, hi = r["rnnlab_range"]
         tlo, thi = r["torch_range"]
         rows.append(
             [
                 r["cell"],
+                f"`{r['overrides']}`" if r["overrides"] else "none (the defaults)",
                 f"{r['rnnlab']:,.0f} ({lo:,.0f}-{hi:,.0f})",
                 f"{r['torch']:,.0f} ({tlo:,.0f}-{thi:,.0f})",
                 r["torch_threads"],
@@ -111,7 +112,8 @@ def user_section(cells, steps: int, torch_steps: int) -> str:
         + table(
             [
                 "cell",
-                "rnnlab default, chars/s",
+                "rnnlab overrides",
+                "rnnlab, chars/s",
                 "PyTorch default, chars/s",
                 "torch threads",
                 "rnnlab / PyTorch (target)",
@@ -142,60 +144,59 @@ def gemm_section(repeats: int, thread_counts) -> tuple[str, dict[int, float]]:
     return text, peaks
 
 
-def speed_tables(cells, hiddens, count, repeats, warmup, peak) -> list[tuple[str, str]]:
-    """At ``count`` threads, for every (cell, H): the engine's step against its GEMM-bound
-    time, against torch, and (1 thread) against the seed-style floor."""
+def speed_tables(cells, kernels, hiddens, count, repeats, warmup, peak) -> list[tuple[str, str]]:
+    """At ``count`` threads, for every (cell, kernel, H): the engine's step against its
+    GEMM-bound time, against torch, and (1 thread) against the seed-style floor."""
     limit, vs_torch, vs_seed = [], [], []
-    for cell in cells:
-        for hidden in hiddens:
-            shape = Shape(cell, hidden)
-            contenders = {"engine": EngineLM(shape).step, "torch": TorchLM(shape).step}
-            if count == 1:
-                contenders["seed"] = SEED_CLASSES[cell](shape).step
-            log(f"speed: {cell} H={hidden} threads={count}")
-            with threads(count):
-                timings = interleaved(
-                    contenders, repeats, warmup, settle=SETTLE_S if count > 1 else 0.0
-                )
-            # on 1 thread the calling thread's CPU time is the step's cost; on more it misses
-            # the other threads', so wall time
-            step = {k: t.cpu_median if count == 1 else t.median for k, t in timings.items()}
-            rate = {k: shape.chars_per_step / s for k, s in step.items()}
-            bound = step_gemm_flops(shape) / (peak * 1e9)
-            fraction = bound / step["engine"]
-            limit.append(
-                [
-                    cell,
-                    hidden,
-                    step["engine"] * 1e3,
-                    bound * 1e3,
-                    mark(fraction, GEMM_TARGET, pct=True) if hidden == 512 else f"{fraction:.0%}",
-                    step_gemm_flops(shape) / step["engine"] / 1e9,
-                ]
+    for shape in engine_shapes(cells, hiddens, kernels):
+        cell, hidden = shape.cell, shape.hidden
+        contenders = {"engine": EngineLM(shape).step, "torch": TorchLM(shape).step}
+        if count == 1:
+            contenders["seed"] = SEED_CLASSES[cell](shape).step
+        log(f"speed: {shape.label} H={hidden} threads={count}")
+        with threads(count, shape.kernel):
+            timings = interleaved(
+                contenders, repeats, warmup, settle=SETTLE_S if count > 1 else 0.0
             )
-            spread = max(timings["engine"].spread, timings["torch"].spread)
-            vs_torch.append(
+        # on 1 thread the calling thread's CPU time is the step's cost; on more it misses
+        # the other threads', so wall time
+        step = {k: t.cpu_median if count == 1 else t.median for k, t in timings.items()}
+        rate = {k: shape.chars_per_step / s for k, s in step.items()}
+        bound = step_gemm_flops(shape) / (peak * 1e9)
+        fraction = bound / step["engine"]
+        limit.append(
+            [
+                shape.label,
+                hidden,
+                step["engine"] * 1e3,
+                bound * 1e3,
+                mark(fraction, GEMM_TARGET, pct=True) if hidden == 512 else f"{fraction:.0%}",
+                step_gemm_flops(shape) / step["engine"] / 1e9,
+            ]
+        )
+        spread = max(timings["engine"].spread, timings["torch"].spread)
+        vs_torch.append(
+            [
+                shape.label,
+                hidden,
+                rate["engine"],
+                rate["torch"],
+                mark(step["torch"] / step["engine"], TORCH_TARGET[cell]),
+                f"{timings['torch'].best / timings['engine'].best:.2f}x",
+                f"{spread:.0%}",
+            ]
+        )
+        if "seed" in rate:
+            vs_seed.append(
                 [
-                    cell,
+                    shape.label,
                     hidden,
                     rate["engine"],
-                    rate["torch"],
-                    mark(step["torch"] / step["engine"], TORCH_TARGET[cell]),
-                    f"{timings['torch'].best / timings['engine'].best:.2f}x",
-                    f"{spread:.0%}",
+                    rate["seed"],
+                    mark(step["seed"] / step["engine"], SEED_TARGET),
+                    mark(timings["seed"].median / timings["engine"].median, SEED_TARGET),
                 ]
             )
-            if "seed" in rate:
-                vs_seed.append(
-                    [
-                        cell,
-                        hidden,
-                        rate["engine"],
-                        rate["seed"],
-                        mark(step["seed"] / step["engine"], SEED_TARGET),
-                        mark(timings["seed"].median / timings["engine"].median, SEED_TARGET),
-                    ]
-                )
     clock = "CPU time" if count == 1 else "wall time"
     tables = [
         (
@@ -248,30 +249,29 @@ def speed_tables(cells, hiddens, count, repeats, warmup, peak) -> list[tuple[str
     return tables
 
 
-def cell_table(cells, hiddens, count, repeats, warmup) -> str:
+def cell_table(cells, kernels, hiddens, count, repeats, warmup) -> str:
     """One cell alone (forward and full backward over T=64, N=32, input 64): engine / torch."""
     rows = []
-    for cell in cells:
-        for hidden in hiddens:
-            shape = Shape(cell, hidden)
-            log(f"cell alone: {cell} H={hidden} threads={count}")
-            contenders = {"engine": EngineCell(shape).step, "torch": TorchCell(shape).step}
-            with threads(count):
-                timings = interleaved(
-                    contenders, repeats, warmup, settle=SETTLE_S if count > 1 else 0.0
-                )
-            step = {k: t.cpu_median if count == 1 else t.median for k, t in timings.items()}
-            spread = max(timings["engine"].spread, timings["torch"].spread)
-            rows.append(
-                [
-                    cell,
-                    hidden,
-                    step["engine"] * 1e3,
-                    step["torch"] * 1e3,
-                    mark(step["torch"] / step["engine"], TORCH_TARGET[cell]),
-                    f"{spread:.0%}",
-                ]
+    for shape in engine_shapes(cells, hiddens, kernels):
+        cell, hidden = shape.cell, shape.hidden
+        log(f"cell alone: {shape.label} H={hidden} threads={count}")
+        contenders = {"engine": EngineCell(shape).step, "torch": TorchCell(shape).step}
+        with threads(count, shape.kernel):
+            timings = interleaved(
+                contenders, repeats, warmup, settle=SETTLE_S if count > 1 else 0.0
             )
+        step = {k: t.cpu_median if count == 1 else t.median for k, t in timings.items()}
+        spread = max(timings["engine"].spread, timings["torch"].spread)
+        rows.append(
+            [
+                shape.label,
+                hidden,
+                step["engine"] * 1e3,
+                step["torch"] * 1e3,
+                mark(step["torch"] / step["engine"], TORCH_TARGET[cell]),
+                f"{spread:.0%}",
+            ]
+        )
     clock = "CPU time" if count == 1 else "wall time"
     return table(
         [
@@ -398,6 +398,13 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="H=128 only, fewer repeats")
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
+    parser.add_argument(
+        "--kernels",
+        nargs="+",
+        choices=("numpy", "numba"),
+        default=["numpy", "numba"],
+        help="the engine's kernels to measure (numba: the lstm's, cell.kernel=numba)",
+    )
     parser.add_argument("--hidden", nargs="+", type=int, help="default 128 256 512 (quick: 128)")
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     parser.add_argument(
@@ -432,7 +439,12 @@ def main(argv=None) -> None:
         lambda: [
             (
                 "What a user gets: rnnlab's defaults vs PyTorch's",
-                user_section(args.cells, 100 if args.quick else 300, 20 if args.quick else 60),
+                user_section(
+                    args.cells,
+                    args.kernels,
+                    100 if args.quick else 300,
+                    20 if args.quick else 60,
+                ),
             )
         ],
     )
@@ -441,7 +453,10 @@ def main(argv=None) -> None:
     section(
         "cell",
         lambda: [
-            (f"One cell alone, {n} thread(s)", cell_table(args.cells, hiddens, n, repeats, warmup))
+            (
+                f"One cell alone, {n} thread(s)",
+                cell_table(args.cells, args.kernels, hiddens, n, repeats, warmup),
+            )
             for n in args.threads
         ],
     )
@@ -450,7 +465,7 @@ def main(argv=None) -> None:
         lambda: [
             t
             for n in args.threads
-            for t in speed_tables(args.cells, hiddens, n, repeats, warmup, peaks[n])
+            for t in speed_tables(args.cells, args.kernels, hiddens, n, repeats, warmup, peaks[n])
         ],
     )
     section(

@@ -21,6 +21,10 @@ from threadpoolctl import threadpool_limits
 from rnnlab.data.chars import default_corpus
 
 CELLS = ("rnn", "lstm", "gru")
+#: the engine's kernels per cell: the NumPy engine, and the compiled LSTM (cell.kernel=numba)
+KERNELS = {"rnn": ("numpy",), "lstm": ("numpy", "numba"), "gru": ("numpy",)}
+#: after a settling sleep, the seconds of untimed steps before a timed one (``interleaved``)
+REWARM_S = 0.1
 #: The clipping norm and Adagrad learning rate of every training step benchmarked.
 CLIP_NORM, LR = 5.0, 0.1
 
@@ -34,10 +38,28 @@ class Shape:
     vocab: int = 96
     batch: int = 32
     steps: int = 64
+    #: the engine's kernel (``cell.kernel``): numpy, or numba for the lstm
+    kernel: str = "numpy"
 
     @property
     def chars_per_step(self) -> int:
         return self.batch * self.steps
+
+    @property
+    def label(self) -> str:
+        """The cell, and the kernel unless it is NumPy's: ``lstm``, ``lstm (numba)``."""
+        return self.cell if self.kernel == "numpy" else f"{self.cell} ({self.kernel})"
+
+
+def engine_shapes(cells, hiddens, kernels=("numpy", "numba"), **sizes) -> list[Shape]:
+    """Every (cell, kernel, H) to measure: each cell with each of its ``kernels``."""
+    return [
+        Shape(cell, hidden, kernel=kernel, **sizes)
+        for cell in cells
+        for kernel in KERNELS[cell]
+        if kernel in kernels
+        for hidden in hiddens
+    ]
 
 
 @cache
@@ -80,20 +102,25 @@ class Chunks:
 
 
 @contextmanager
-def threads(count: int):
+def threads(count: int, kernel: str = "numpy"):
     """Compute on ``count`` threads, as ``rnnlab threads=count`` does: OpenBLAS on ``count``
     threads around the engine's single-threaded gate work
-    (``rnnlab.runner.threads.compute_threads``), and torch (if imported) on ``count``."""
+    (``rnnlab.runner.threads.compute_threads``), or for a compiled kernel the engine's
+    threads with the BLAS on one (``engine_threads``); and torch (if imported) on ``count``."""
     import sys
+    from contextlib import ExitStack
 
-    from rnnlab.runner.threads import compute_threads
+    from rnnlab.runner.threads import compute_threads, engine_threads
 
     torch = sys.modules.get("torch")
     before = torch.get_num_threads() if torch else None
     if torch:
         torch.set_num_threads(count)
     try:
-        with compute_threads(count):
+        with ExitStack() as stack:
+            stack.enter_context(compute_threads(count))
+            if kernel != "numpy":
+                stack.enter_context(engine_threads(count))
             yield
     finally:
         if torch:
@@ -147,7 +174,11 @@ def interleaved(
     instead of penalising whichever ran while the machine was busy. ``settle``
     seconds of sleep before each timed call let the worker threads of the
     previous contender's thread pool (OpenBLAS, OpenMP) stop spinning, so that
-    they do not steal the cores from the next one.
+    they do not steal the cores from the next one; then untimed calls for
+    ``REWARM_S``, so that the timed one runs at the pace of a training loop
+    (after a sleep, threads that hand work to each other start slowly on this
+    VM: the engine's 2-thread LSTM step with the numba kernel took 18-25 ms for
+    3-5 steps after a 0.25 s sleep, then 12-14 ms).
     """
     for fn in steps.values():
         for _ in range(warmup):
@@ -157,7 +188,12 @@ def interleaved(
     names = list(steps)
     for r in range(repeats):
         for name in names if r % 2 == 0 else reversed(names):
-            time.sleep(settle)
+            if settle:
+                time.sleep(settle)
+                until = time.perf_counter() + REWARM_S
+                steps[name]()
+                while time.perf_counter() < until:
+                    steps[name]()
             start, start_cpu = time.perf_counter(), time.thread_time()
             steps[name]()
             times[name].append(time.perf_counter() - start)
