@@ -21,9 +21,10 @@ CELL_CLASSES = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 def cell_class(shape: Shape) -> type:
     """The engine's cell for ``shape``: the NumPy cell, or the compiled one of its kernel."""
     if shape.kernel == "numba":
+        from rnnlab.kernels.gru import NumbaGRUCell
         from rnnlab.kernels.lstm import NumbaLSTMCell
 
-        return NumbaLSTMCell
+        return {"lstm": NumbaLSTMCell, "gru": NumbaGRUCell}[shape.cell]
     return CELL_CLASSES[shape.cell]
 
 

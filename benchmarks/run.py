@@ -403,7 +403,7 @@ def main(argv=None) -> None:
         nargs="+",
         choices=("numpy", "numba"),
         default=["numpy", "numba"],
-        help="the engine's kernels to measure (numba: the lstm's, cell.kernel=numba)",
+        help="the engine's kernels to measure (numba: the lstm's and gru's, cell.kernel=numba)",
     )
     parser.add_argument("--hidden", nargs="+", type=int, help="default 128 256 512 (quick: 128)")
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])

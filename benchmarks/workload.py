@@ -21,8 +21,8 @@ from threadpoolctl import threadpool_limits
 from rnnlab.data.chars import default_corpus
 
 CELLS = ("rnn", "lstm", "gru")
-#: the engine's kernels per cell: the NumPy engine, and the compiled LSTM (cell.kernel=numba)
-KERNELS = {"rnn": ("numpy",), "lstm": ("numpy", "numba"), "gru": ("numpy",)}
+#: the engine's kernels per cell: the NumPy engine, and the compiled loops (cell.kernel=numba)
+KERNELS = {"rnn": ("numpy",), "lstm": ("numpy", "numba"), "gru": ("numpy", "numba")}
 #: after a settling sleep, the seconds of untimed steps before a timed one (``interleaved``)
 REWARM_S = 0.1
 #: The clipping norm and Adagrad learning rate of every training step benchmarked.
@@ -38,7 +38,7 @@ class Shape:
     vocab: int = 96
     batch: int = 32
     steps: int = 64
-    #: the engine's kernel (``cell.kernel``): numpy, or numba for the lstm
+    #: the engine's kernel (``cell.kernel``): numpy, or numba for the lstm and the gru
     kernel: str = "numpy"
 
     @property

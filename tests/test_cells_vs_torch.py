@@ -4,7 +4,7 @@ tests/golden/cells.npz holds torch's weights, inputs, initial states, outputs
 and gradients of a random linear loss (see tests/golden/make_cell_golden.py);
 torch itself is not needed here. The step-level StepLSTM is held to torch's
 LSTM too, so StepCell's sequence forward/backward is proven on real numbers, and so
-is the compiled LSTM (cell.kernel=numba; in float64 it uses libm's tanh).
+are the compiled LSTM and GRU (cell.kernel=numba; in float64 they use libm's tanh).
 """
 
 from pathlib import Path
@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from step_lstm import StepLSTM
 
+from rnnlab.kernels.gru import NumbaGRUCell
 from rnnlab.kernels.lstm import NumbaLSTMCell
 from rnnlab.nn import GRUCell, LSTMCell, RNNCell
 
@@ -25,6 +26,7 @@ CASES = {
     "lstm": ("lstm", lambda I, H, rng: LSTMCell(I, H, rng, np.float64)),
     "lstm_numba": ("lstm", lambda I, H, rng: NumbaLSTMCell(I, H, rng, np.float64)),
     "gru": ("gru", lambda I, H, rng: GRUCell(I, H, rng, np.float64)),
+    "gru_numba": ("gru", lambda I, H, rng: NumbaGRUCell(I, H, rng, np.float64)),
     "step_lstm": ("lstm", lambda I, H, rng: StepLSTM(I, H, rng, np.float64)),
 }
 

@@ -1,11 +1,12 @@
 """The engine's batch-parallel threads give the single-thread results (rows never interact),
-for the NumPy cells and the compiled LSTM (``cell.kernel=numba``)."""
+for the NumPy cells and the compiled ones (``cell.kernel=numba``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from rnnlab.kernels.gru import NumbaGRUCell
 from rnnlab.kernels.lstm import NumbaLSTMCell
 from rnnlab.nn import GRUCell, LSTMCell, RecurrentModel, RNNCell, parallel, softmax_cross_entropy
 
@@ -42,7 +43,7 @@ def train_step(cell_class, hidden: int, threads: int) -> dict[str, np.ndarray]:
     return out
 
 
-@pytest.mark.parametrize("cell_class", [RNNCell, LSTMCell, GRUCell, NumbaLSTMCell])
+@pytest.mark.parametrize("cell_class", [RNNCell, LSTMCell, GRUCell, NumbaLSTMCell, NumbaGRUCell])
 @pytest.mark.parametrize("hidden", [5, 256])
 def test_two_and_three_threads_match_one(engine_threads, cell_class, hidden):
     want = train_step(cell_class, hidden, 1)

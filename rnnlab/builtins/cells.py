@@ -19,16 +19,34 @@ class RNNConfig(CellConfig):
 
 
 @dataclass
-class LSTMConfig(CellConfig):
-    #: initial value of the forget-gate bias
-    forget_bias: float = 1.0
+class CompiledConfig(CellConfig):
     #: numpy: the reference engine; numba: the time loops compiled (the `fast` extra)
     kernel: str = checked("numpy", one_of("numpy", "numba"))
 
 
 @dataclass
-class GRUConfig(CellConfig):
+class LSTMConfig(CompiledConfig):
+    #: initial value of the forget-gate bias
+    forget_bias: float = 1.0
+
+
+@dataclass
+class GRUConfig(CompiledConfig):
     pass
+
+
+def compiled_cells() -> dict[str, type]:
+    """The cells whose time loops numba compiles (``cell.kernel=numba``), by name; a one-line
+    ConfigError without the fast extra."""
+    try:
+        from rnnlab.kernels.gru import NumbaGRUCell
+        from rnnlab.kernels.lstm import NumbaLSTMCell
+    except ImportError as exc:
+        raise ConfigError(
+            f"cell.kernel=numba needs the fast extra ({exc.name} is not installed): "
+            "pip install 'rnnlab[fast]', or use cell.kernel=numpy"
+        ) from None
+    return {"lstm": NumbaLSTMCell, "gru": NumbaGRUCell}
 
 
 def lstm(
@@ -40,20 +58,24 @@ def lstm(
     kernel: str = "numpy",
 ) -> LSTMCell:
     """The LSTM cell, with its time loops in NumPy or compiled by numba (``kernel``)."""
-    if kernel == "numpy":
-        return LSTMCell(input_size, hidden_size, rng, dtype, forget_bias)
-    try:
-        from rnnlab.kernels.lstm import NumbaLSTMCell
-    except ImportError as exc:
-        raise ConfigError(
-            f"cell.kernel=numba needs the fast extra ({exc.name} is not installed): "
-            "pip install 'rnnlab[fast]', or use cell.kernel=numpy"
-        ) from None
-    return NumbaLSTMCell(input_size, hidden_size, rng, dtype, forget_bias)
+    cell = LSTMCell if kernel == "numpy" else compiled_cells()["lstm"]
+    return cell(input_size, hidden_size, rng, dtype, forget_bias)
+
+
+def gru(
+    input_size: int,
+    hidden_size: int,
+    rng: np.random.Generator,
+    dtype: DTypeLike = np.float32,
+    kernel: str = "numpy",
+) -> GRUCell:
+    """The GRU cell, with its time loops in NumPy or compiled by numba (``kernel``)."""
+    cell = GRUCell if kernel == "numpy" else compiled_cells()["gru"]
+    return cell(input_size, hidden_size, rng, dtype)
 
 
 @hookimpl
 def register_cells(register):
     register("rnn", RNNCell, config=RNNConfig)
     register("lstm", lstm, config=LSTMConfig)
-    register("gru", GRUCell, config=GRUConfig)
+    register("gru", gru, config=GRUConfig)

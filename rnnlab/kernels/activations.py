@@ -1,4 +1,5 @@
-"""``gate_tanh`` and ``gate_sigmoid`` in numba kernels: vectorisable for float32, exact for float64.
+"""What the numba time loops share: how they compile, ``gate_tanh`` and ``gate_sigmoid``
+(vectorisable for float32, exact for float64) and a transposed copy.
 
 numba compiles ``math.tanh`` to a scalar libm call, which keeps a loop from
 vectorising; the float32 form is Eigen's ``generic_fast_tanh_float`` (a 13/6
@@ -55,10 +56,25 @@ def _gate_tanh(x):  # numba's typing: x is the argument's numba type
     return lambda x: math.tanh(x)
 
 
-HALF = np.float32(0.5)  # float32 constants keep float32 arithmetic float32 (and float64 float64)
+# float32 constants keep float32 arithmetic float32 (and float64 float64)
+HALF, ONE = np.float32(0.5), np.float32(1.0)
+
+#: how the time loops compile: no GIL (blocks of rows run on several threads at once), no
+#: ZeroDivisionError check (it keeps LLVM from vectorising a loop), cached on disk
+compiled_loop = njit(nogil=True, fastmath=FASTMATH, error_model="numpy", cache=True)
 
 
 @njit(fastmath=FASTMATH, error_model="numpy")
 def gate_sigmoid(x: float) -> float:
     """The logistic sigmoid, as 0.5 * tanh(0.5 x) + 0.5 (no overflow, and one tanh)."""
     return HALF * gate_tanh(HALF * x) + HALF
+
+
+@compiled_loop
+def copy_transposed(dst: np.ndarray, src: np.ndarray) -> None:
+    """``dst[...] = src.T`` for ``dst`` (m, p) and ``src`` (p, m): a block's rows between the
+    batch-major arrays and the loops' feature-major step arrays."""
+    m, p = dst.shape
+    for i in range(m):
+        for j in range(p):
+            dst[i, j] = src[j, i]

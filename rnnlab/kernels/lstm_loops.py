@@ -15,14 +15,17 @@ contiguous loops that LLVM vectorises) and read or write the feature-major
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from rnnlab.kernels.activations import FASTMATH, gate_sigmoid, gate_tanh
+from rnnlab.kernels.activations import (
+    ONE,
+    compiled_loop,
+    copy_transposed,
+    gate_sigmoid,
+    gate_tanh,
+)
 
-ONE = np.float32(1.0)  # a float32 constant keeps float32 arithmetic float32 (float64 stays float64)
 
-
-@njit(nogil=True, fastmath=FASTMATH, error_model="numpy", cache=True)
+@compiled_loop
 def forward_rows(
     acts: np.ndarray,
     hs: np.ndarray,
@@ -39,9 +42,7 @@ def forward_rows(
     H, n = G // 4, r1 - r0
     h_t = np.empty((H, n), acts.dtype)  # h^T of the step's rows
     rec = np.empty((G, n), acts.dtype)  # weight_hh @ h^T
-    for r in range(n):
-        for k in range(H):
-            h_t[k, r] = hs[0, r0 + r, k]
+    copy_transposed(h_t, hs[0, r0:r1])
     for t in range(T):
         np.dot(weight, h_t, rec)
         for r in range(n):
@@ -71,7 +72,7 @@ def forward_rows(
                 h_t[k, r] = h[k]
 
 
-@njit(nogil=True, fastmath=FASTMATH, error_model="numpy", cache=True)
+@compiled_loop
 def backward_rows(
     acts: np.ndarray,
     cs: np.ndarray,
@@ -94,9 +95,7 @@ def backward_rows(
     dpre_t = np.empty((G, n), acts.dtype)
     d = np.empty(H, acts.dtype)  # dL/dh_t of one row
     f_kept = np.empty(H, acts.dtype)  # its forget gate, for dc's step back
-    for r in range(n):
-        for k in range(H):
-            dh_t[k, r] = dh[r, k]
+    copy_transposed(dh_t, dh)
     for t in range(T - 1, -1, -1):
         total = 0.0
         for r in range(n):
@@ -130,6 +129,4 @@ def backward_rows(
                 dpre_t[k, r] = a[k]
         squares[t] = total
         np.dot(weight_t, dpre_t, dh_t)
-    for r in range(n):
-        for k in range(H):
-            dh[r, k] = dh_t[k, r]
+    copy_transposed(dh, dh_t)

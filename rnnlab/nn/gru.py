@@ -8,6 +8,8 @@ h' = (1 - z) * n + z * h
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from rnnlab.nn import parallel
@@ -29,14 +31,23 @@ class GRUCell(GateCell):
         return bias
 
     def recur(self, acts: np.ndarray, state: State) -> tuple[np.ndarray, State]:
-        H = self.hidden_size
-        b_hn = self.params["bias_hh"][2 * H :]
         T, N, _ = acts.shape
         hs = self.hidden_sequence(T, N, state)
-        hn = np.empty((T, N, H), self.dtype)  # W_hn h + b_hn, kept for backward
+        hn = np.empty((T, N, self.hidden_size), self.dtype)  # W_hn h + b_hn, kept for backward
+        parallel.run_blocks(self.forward_block(acts, hs, hn), parallel.row_blocks(N))
+        self.acts, self.hn = acts, hn
+        return self.hidden_outputs(), (hs[-1].copy(),)
+
+    def forward_block(
+        self, acts: np.ndarray, hs: np.ndarray, hn: np.ndarray
+    ) -> Callable[[slice], None]:
+        """The forward time loop for a block of batch rows (one thread's): turns their
+        pre-activations ``acts`` (T, N, 3H) into [r, z, n] and fills ``hs[1:]`` (T+1, N, H)
+        and ``hn`` (T, N, H), each step's ``W_hn h + b_hn``."""
+        T, H = len(acts), self.hidden_size
+        b_hn = self.params["bias_hh"][2 * H :]
 
         def rows_forward(rows: slice) -> None:
-            """The whole chunk for the batch rows ``rows`` (one thread's block)."""
             buffer = self.recurrent_buffer(rows.stop - rows.start)
             r_hn = np.empty((rows.stop - rows.start, H), self.dtype)
             for t in range(T):
@@ -54,18 +65,27 @@ class GRUCell(GateCell):
                 h *= a[:, H : 2 * H]
                 h += n
 
-        parallel.run_blocks(rows_forward, parallel.row_blocks(N))
-        self.acts, self.hn = acts, hn
-        return self.hidden_outputs(), (hs[-1].copy(),)
+        return rows_forward
 
     def backprop(
         self, dhs: np.ndarray, dfinal_state: State | None
     ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, ...], State]:
         T, N, H = dhs.shape
         (dh,) = self.final_state_grads(dfinal_state, N)
+        squares = parallel.run_blocks(self.backward_block(dhs, dh), parallel.row_blocks(N))
+        self.state_grad_norms = np.sqrt(sum(squares))
+        dpre_x = self.acts.reshape(T, N, 3 * H)  # each step's activations became its dpre
+        return dpre_x, (dpre_x[:, :, : 2 * H], self.hn), (dh,)  # and W_hn h + b_hn its d_hn
+
+    def backward_block(self, dhs: np.ndarray, dh: np.ndarray) -> Callable[[slice], np.ndarray]:
+        """The backward sweep for a block of batch rows: turns their activations into the
+        input side's pre-activation gradients, ``hn`` into d_hn, and ``dh`` (N, H) from the
+        final state's gradient into the initial state's, in place; returns the squared norms
+        (T,) of the rows' dL/dh_t."""
+        T, _, H = dhs.shape
         through_weight_for = self.recurrent_backward()
-        dpre = self.acts.reshape(T, N, 3, H)  # each step's activations become its dpre
-        dhn, hs = self.hn, self.hs  # each step's W_hn h + b_hn becomes its d_hn
+        dpre = self.acts.reshape(T, -1, 3, H)
+        dhn, hs = self.hn, self.hs
 
         # Per step, with dh the gradient reaching h_t:
         #   input side      d_n = dh * (1-z)(1-n^2)    d_z = dh * (h_prev - n) z(1-z)
@@ -74,7 +94,6 @@ class GRUCell(GateCell):
         # and dh for the previous step is dh * z + [d_r, d_z, d_hn] @ W_hh. Step by step,
         # on (n, 3H) pieces that stay in cache (backward runs once per forward).
         def rows_backward(rows: slice) -> np.ndarray:
-            """The sweep for the batch rows ``rows``: the squared norms (T,) of their dh."""
             n_rows = rows.stop - rows.start
             through_weight = through_weight_for(n_rows)
             dh_rows = dh[rows]
@@ -106,7 +125,4 @@ class GRUCell(GateCell):
                 dh_rows += dh_through_z
             return squares
 
-        squares = parallel.run_blocks(rows_backward, parallel.row_blocks(N))
-        self.state_grad_norms = np.sqrt(sum(squares))
-        dpre_x = dpre.reshape(T, N, 3 * H)
-        return dpre_x, (dpre_x[:, :, : 2 * H], dhn), (dh,)
+        return rows_backward

@@ -1,4 +1,5 @@
-"""cell.kernel=numba: the LSTM's compiled time loops give the NumPy cell's results."""
+"""cell.kernel=numba: the compiled time loops of the LSTM and the GRU give the NumPy cells'
+results."""
 
 from __future__ import annotations
 
@@ -12,29 +13,36 @@ from numba import njit
 from threadpoolctl import threadpool_info
 
 from rnnlab.kernels.activations import gate_sigmoid, gate_tanh
+from rnnlab.kernels.gru import NumbaGRUCell
 from rnnlab.kernels.lstm import NumbaLSTMCell
-from rnnlab.nn import LSTMCell, RecurrentModel, parallel, softmax_cross_entropy
+from rnnlab.nn import GRUCell, LSTMCell, RecurrentModel, parallel, softmax_cross_entropy
 from rnnlab.runner.threads import compute_threads, engine_threads
 from rnnlab.testing import cell_conformance_tests
 
 TestNumbaLSTM = cell_conformance_tests(NumbaLSTMCell, options={"forget_bias": 1.0})
+TestNumbaGRU = cell_conformance_tests(NumbaGRUCell)
+
+#: each compiled cell and the NumPy cell it must match
+PAIRS = {"lstm": (LSTMCell, NumbaLSTMCell), "gru": (GRUCell, NumbaGRUCell)}
 
 
 def relative_gap(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.abs(got - want).max() / np.abs(want).max())
 
 
+@pytest.mark.parametrize("name", sorted(PAIRS))
 @pytest.mark.parametrize("hidden", [7, 64])
-def test_float32_results_match_the_numpy_cell(hidden):
+def test_float32_results_match_the_numpy_cell(name, hidden):
     rng = np.random.default_rng(0)
     T, N, I = 9, 5, 6
+    states = PAIRS[name][0].num_states
     xs = rng.standard_normal((T, N, I)).astype(np.float32)
-    state = tuple(rng.standard_normal((N, hidden)).astype(np.float32) for _ in range(2))
+    state = tuple(rng.standard_normal((N, hidden)).astype(np.float32) for _ in range(states))
     dhs = rng.standard_normal((T, N, hidden)).astype(np.float32)
-    dfinal = tuple(rng.standard_normal((N, hidden)).astype(np.float32) for _ in range(2))
+    dfinal = tuple(rng.standard_normal((N, hidden)).astype(np.float32) for _ in range(states))
     results = []
-    for cell_class in (LSTMCell, NumbaLSTMCell):
-        cell = cell_class(I, hidden, np.random.default_rng(1), forget_bias=0.5)
+    for cell_class in PAIRS[name]:
+        cell = cell_class(I, hidden, np.random.default_rng(1))
         hs, final = cell.forward(xs, state)
         dxs, dstate = cell.backward(dhs, dfinal)
         results.append(
@@ -44,12 +52,13 @@ def test_float32_results_match_the_numpy_cell(hidden):
             | {f"grad {k}": g for k, g in cell.grads.items()}
         )
     want, got = results
-    for name in want:
-        assert got[name].dtype == want[name].dtype, name
-        assert relative_gap(got[name], want[name]) < 2e-5, name
+    for key in want:
+        assert got[key].dtype == want[key].dtype, key
+        assert relative_gap(got[key], want[key]) < 2e-5, key
 
 
-def test_a_char_model_trains_as_with_the_numpy_cell():
+@pytest.mark.parametrize("cell", sorted(PAIRS))
+def test_a_char_model_trains_as_with_the_numpy_cell(cell):
     """Token inputs reach the kernel through the folded embedding; three training steps."""
     ids = np.random.default_rng(0).integers(0, 20, (33, 8))
 
@@ -75,7 +84,7 @@ def test_a_char_model_trains_as_with_the_numpy_cell():
             losses.append(loss)
         return losses, model.params
 
-    (want_losses, want), (got_losses, got) = train(LSTMCell), train(NumbaLSTMCell)
+    (want_losses, want), (got_losses, got) = (train(c) for c in PAIRS[cell])
     np.testing.assert_allclose(got_losses, want_losses, rtol=1e-5)
     for name in want:
         assert relative_gap(got[name], want[name]) < 1e-4, name
@@ -108,8 +117,9 @@ def test_float64_uses_libms_tanh():
     np.testing.assert_allclose(tanh, np.tanh(x), rtol=0, atol=2 * np.finfo(np.float64).eps)
 
 
-def test_a_nan_comes_out_as_nan_for_the_runner_to_see():
-    cell = NumbaLSTMCell(3, 8, np.random.default_rng(0))
+@pytest.mark.parametrize("cell_class", [NumbaLSTMCell, NumbaGRUCell])
+def test_a_nan_comes_out_as_nan_for_the_runner_to_see(cell_class):
+    cell = cell_class(3, 8, np.random.default_rng(0))
     xs = np.ones((4, 3, 3), np.float32)
     xs[1, 2, 0] = np.nan
     hs, _ = cell.forward(xs, cell.initial_state(3))
@@ -118,7 +128,8 @@ def test_a_nan_comes_out_as_nan_for_the_runner_to_see():
 
 
 def test_a_kernel_cell_computes_on_the_engines_threads_with_the_blas_on_one():
-    assert NumbaLSTMCell.engine_threads and not LSTMCell.engine_threads
+    assert NumbaLSTMCell.engine_threads and NumbaGRUCell.engine_threads
+    assert not LSTMCell.engine_threads and not GRUCell.engine_threads
     with compute_threads(2):
         with engine_threads(2):
             assert parallel.get_num_threads() == 2
@@ -130,10 +141,10 @@ def test_a_kernel_cell_computes_on_the_engines_threads_with_the_blas_on_one():
 def test_numba_is_loaded_only_when_a_run_asks_for_the_kernel(tmp_path):
     code = (
         "import sys, numpy as np, rnnlab.cli, rnnlab.runner.job\n"
-        "from rnnlab.builtins.cells import lstm\n"
-        "lstm(3, 4, np.random.default_rng(0))\n"
+        "from rnnlab.builtins.cells import gru, lstm\n"
+        "lstm(3, 4, np.random.default_rng(0)), gru(3, 4, np.random.default_rng(0))\n"
         "print('numba' in sys.modules)\n"
-        "lstm(3, 4, np.random.default_rng(0), kernel='numba')\n"
+        "gru(3, 4, np.random.default_rng(0), kernel='numba')\n"
         "print('numba' in sys.modules)\n"
     )
     proc = subprocess.run(
@@ -144,9 +155,10 @@ def test_numba_is_loaded_only_when_a_run_asks_for_the_kernel(tmp_path):
 
 
 @pytest.mark.slow
-def test_rnnlab_with_the_numba_kernel_trains_like_the_numpy_engine(run_rnnlab, tmp_path):
+@pytest.mark.parametrize("cell", sorted(PAIRS))
+def test_rnnlab_with_the_numba_kernel_trains_like_the_numpy_engine(run_rnnlab, tmp_path, cell):
     common = [
-        "cell=lstm",
+        f"cell={cell}",
         "data=chars",
         "model.hidden_size=16",
         "bptt=8",
