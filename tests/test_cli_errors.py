@@ -28,6 +28,7 @@ from tests_support import (
     mlflow_runs,
     read_only_folder,
     rnnlab_command,
+    without_numba,
     write_text,
 )
 
@@ -292,16 +293,11 @@ SUBCOMMAND_CASES = {
 
 
 def test_the_numba_kernel_without_the_fast_extra(bad_input, tmp_path):
-    blocked = tmp_path.parent / f"{tmp_path.name}-no-numba"
-    (blocked / "numba").mkdir(parents=True)
-    (blocked / "numba" / "__init__.py").write_text(
-        "raise ModuleNotFoundError(\"No module named 'numba'\", name='numba')\n"
-    )
     bad_input(
         "cell=lstm",
         "cell.kernel=numba",
         *TINY_CHARS,
-        env={"PYTHONPATH": str(blocked)},
+        env=without_numba(tmp_path.parent / f"{tmp_path.name}-no-numba"),
         fragments=[
             "cell.kernel=numba needs the fast extra (numba is not installed)",
             "pip install 'rnnlab[fast]', or use cell.kernel=numpy",

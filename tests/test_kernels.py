@@ -18,6 +18,7 @@ from rnnlab.kernels.lstm import NumbaLSTMCell
 from rnnlab.nn import GRUCell, LSTMCell, RecurrentModel, parallel, softmax_cross_entropy
 from rnnlab.runner.threads import compute_threads, engine_threads
 from rnnlab.testing import cell_conformance_tests
+from tests_support import without_numba
 
 TestNumbaLSTM = cell_conformance_tests(NumbaLSTMCell, options={"forget_bias": 1.0})
 TestNumbaGRU = cell_conformance_tests(NumbaGRUCell)
@@ -186,3 +187,26 @@ def test_rnnlab_with_the_numba_kernel_trains_like_the_numpy_engine(run_rnnlab, t
     assert any(k == "test/loss" for _, k in want)
     for key, value in want.items():
         assert got[key] == pytest.approx(value, rel=1e-4), key
+
+
+@pytest.mark.slow
+def test_a_run_trained_with_the_kernel_is_sampled_and_evaluated_without_numba(run_rnnlab, tmp_path):
+    trained = run_rnnlab(
+        "cell=gru",
+        "cell.kernel=numba",
+        "data=chars",
+        "model.hidden_size=8",
+        "bptt=8",
+        "train.steps=4",
+        "train.eval_every=2",
+        "sample.length=5",
+        "hydra.run.dir=run",
+    )
+    assert trained.returncode == 0, trained.stderr
+    env = without_numba(tmp_path / "no-numba")
+    sampled = run_rnnlab("sample", "run", "--prime", "The ", env=env)
+    assert sampled.returncode == 0, sampled.stderr
+    assert sampled.stdout.startswith("The ")
+    evaluated = run_rnnlab("evaluate", "run", env=env)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "test/loss" in evaluated.stdout

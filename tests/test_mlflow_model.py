@@ -174,6 +174,14 @@ def test_a_served_model_answers_over_http(chars_run, tmp_path):
         stop_process_group(server)
 
 
+def test_a_model_trained_with_the_numba_kernel_serves_without_numba(tmp_path):
+    write_text(tmp_path / "tiny.txt", "abcdefgh \n", 3000)
+    run_id = train(tmp_path, *TINY_CHARS, "data.path=tiny.txt", "cell.kernel=numba")
+    out, modules = load_and_predict(tmp_path, f"runs:/{run_id}/model", [{"prime": "abc"}])
+    assert out[0]["text"].startswith("abc") and len(out[0]["text"]) == 3 + 5
+    assert "numba" not in modules
+
+
 def test_a_classifier_predicts_classes_and_probabilities(tmp_path):
     run_id = train(tmp_path, *TINY_DIFFERENCE, "train.eval_every=1")
     mlflow.set_tracking_uri(store(tmp_path))

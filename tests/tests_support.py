@@ -80,6 +80,17 @@ def write_text(path: Path, alphabet: str, n: int = 3000, seed: int = 0) -> Path:
     return path
 
 
+def without_numba(folder: Path) -> dict[str, str]:
+    """The environment of a process in which ``import numba`` fails as if it were not
+    installed (a package of that name on PYTHONPATH, in ``folder``, raises the error)."""
+    package = folder / "numba"
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'numba'\", name='numba')\n"
+    )
+    return {"PYTHONPATH": str(folder)}
+
+
 def start_rnnlab(cwd: Path, *args: str, **env: str) -> subprocess.Popen:
     """The installed ``rnnlab`` started in ``cwd`` with its store ``cwd/mlflow.db`` and ``env``
     added to the environment; its stderr is a text pipe."""

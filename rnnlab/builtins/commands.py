@@ -63,7 +63,7 @@ def sample_command(argv: list[str]) -> None:
     import numpy as np
 
     from rnnlab.plugins.registry import get_registry
-    from rnnlab.runner.build import build_dataset, build_model
+    from rnnlab.runner.build import build_dataset, build_reading_model
     from rnnlab.runner.checkpoint import Checkpoint
     from rnnlab.runner.data_contract import dataset_task
     from rnnlab.runner.job import resumed_config
@@ -77,7 +77,7 @@ def sample_command(argv: list[str]) -> None:
             f"run {run_dir} trained on '{conf.data.name}', which is not a text "
             f"dataset; sampling needs a character-level run (data=chars)"
         )
-    model = build_model(conf, dataset, registry)
+    model = build_reading_model(conf, dataset, registry)
     Checkpoint(run_dir / f"{args.checkpoint}.npz").load_into(model.params)
     codec = cast(TextCodec, dataset)  # checked: a text-sampling task's dataset encodes
     warn_unseen(codec, args.prime, "--prime")

@@ -50,7 +50,7 @@ from rnnlab.names import CONFIG_FILE
 from rnnlab.nn.model import RecurrentModel
 from rnnlab.plugins.registry import get_registry
 from rnnlab.plugins.run import Run
-from rnnlab.runner.build import build_dataset, build_model
+from rnnlab.runner.build import build_dataset, build_reading_model
 from rnnlab.runner.checkpoint import BEST, Checkpoint
 from rnnlab.runner.job import resumed_config
 from rnnlab.runner.sampling import generate
@@ -159,7 +159,7 @@ class RnnlabModel(PythonModel):
         registry = get_registry()
         _, conf, _ = resumed_config(str(folder), registry)
         self.data = SavedData(**json.loads((folder / DATA_FILE).read_text()))
-        self.model: RecurrentModel = build_model(conf, self.data, registry)
+        self.model: RecurrentModel = build_reading_model(conf, self.data, registry)
         Checkpoint(folder / BEST).copy_params_into(self.model.params)
         self.sample = conf.sample
 

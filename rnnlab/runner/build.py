@@ -153,6 +153,16 @@ def build_model(conf: RunConfig, dataset: DataShape, registry: Registry) -> Recu
     )
 
 
+def build_reading_model(conf: RunConfig, dataset: DataShape, registry: Registry) -> RecurrentModel:
+    """``build_model`` for what only reads a trained run (``rnnlab sample``, ``rnnlab
+    evaluate``, a served MLflow model): on the NumPy engine whatever ``cell.kernel`` the run
+    trained with, so that no numba is needed where a run is read (the same parameters, and
+    results equal up to float rounding)."""
+    if getattr(conf.cell, "kernel", "numpy") != "numpy":
+        conf = dataclasses.replace(conf, cell=dataclasses.replace(conf.cell, kernel="numpy"))
+    return build_model(conf, dataset, registry)
+
+
 def build_optimizer(conf: RunConfig, model: RecurrentModel, registry: Registry) -> Optimizer:
     reg = registry.get("optimizer", conf.optimizer.name)
     return reg.obj(model.params, conf.optimizer)

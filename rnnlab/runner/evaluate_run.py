@@ -16,7 +16,7 @@ from rnnlab.data.base import SPLITS, Dataset, TokenStreams
 from rnnlab.data.chars import CharDataset, text_source
 from rnnlab.errors import RnnlabError
 from rnnlab.plugins.registry import get_registry
-from rnnlab.runner.build import build_dataset, build_model
+from rnnlab.runner.build import build_dataset, build_reading_model
 from rnnlab.runner.checkpoint import Checkpoint
 from rnnlab.runner.data_contract import dataset_task
 from rnnlab.runner.evaluation import evaluate
@@ -97,7 +97,7 @@ def evaluate_run(
         data = build_dataset(changed, registry) if overrides else run_data
         check_same_shape(run_data, data, overrides)
         label = " ".join([split, *overrides])
-    model = build_model(conf, run_data, registry)
+    model = build_reading_model(conf, run_data, registry)
     ckpt = Checkpoint(run_dir / f"{checkpoint}.npz")
     ckpt.load_into(model.params)
     task = dataset_task(data, registry)
