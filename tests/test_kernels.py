@@ -12,8 +12,8 @@ import pytest
 from numba import njit
 from threadpoolctl import threadpool_info
 
-from rnnlab.kernels.activations import gate_sigmoid, gate_tanh
 from rnnlab.kernels.gru import NumbaGRUCell
+from rnnlab.kernels.loops import gate_sigmoid, gate_tanh
 from rnnlab.kernels.lstm import NumbaLSTMCell
 from rnnlab.nn import GRUCell, LSTMCell, RecurrentModel, parallel, softmax_cross_entropy
 from rnnlab.runner.threads import compute_threads, engine_threads

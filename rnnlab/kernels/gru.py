@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from rnnlab.kernels.blas import single_threaded_kernel_blas
-from rnnlab.kernels.gru_loops import backward_rows, forward_rows
+from rnnlab.kernels.loops import gru_backward_rows, gru_forward_rows
 from rnnlab.nn.gru import GRUCell
 
 single_threaded_kernel_blas()
@@ -24,7 +24,7 @@ class NumbaGRUCell(GRUCell):
         self, acts: np.ndarray, hs: np.ndarray, hn: np.ndarray
     ) -> Callable[[slice], None]:
         weight, b_hn = self.params["weight_hh"], self.params["bias_hh"][2 * self.hidden_size :]
-        return lambda rows: forward_rows(acts, hs, hn, weight, b_hn, rows.start, rows.stop)
+        return lambda rows: gru_forward_rows(acts, hs, hn, weight, b_hn, rows.start, rows.stop)
 
     def backward_block(self, dhs: np.ndarray, dh: np.ndarray) -> Callable[[slice], np.ndarray]:
         acts, hs, hn = self.acts, self.hs, self.hn
@@ -32,7 +32,7 @@ class NumbaGRUCell(GRUCell):
 
         def rows_backward(rows: slice) -> np.ndarray:
             squares = np.empty(len(dhs))
-            backward_rows(acts, hs, hn, dhs, weight_t, dh[rows], squares, rows.start, rows.stop)
+            gru_backward_rows(acts, hs, hn, dhs, weight_t, dh[rows], squares, rows.start, rows.stop)
             return squares
 
         return rows_backward

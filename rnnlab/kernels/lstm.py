@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from rnnlab.kernels.blas import single_threaded_kernel_blas
-from rnnlab.kernels.lstm_loops import backward_rows, forward_rows
+from rnnlab.kernels.loops import lstm_backward_rows, lstm_forward_rows
 from rnnlab.nn.lstm import LSTMCell
 
 single_threaded_kernel_blas()
@@ -28,7 +28,7 @@ class NumbaLSTMCell(LSTMCell):
         self, acts: np.ndarray, hs: np.ndarray, cs: np.ndarray, tanh_cs: np.ndarray
     ) -> Callable[[slice], None]:
         weight = self.params["weight_hh"]
-        return lambda rows: forward_rows(acts, hs, cs, tanh_cs, weight, rows.start, rows.stop)
+        return lambda rows: lstm_forward_rows(acts, hs, cs, tanh_cs, weight, rows.start, rows.stop)
 
     def backward_block(
         self, dhs: np.ndarray, dh: np.ndarray, dc0: np.ndarray
@@ -38,7 +38,7 @@ class NumbaLSTMCell(LSTMCell):
 
         def rows_backward(rows: slice) -> tuple[np.ndarray, np.ndarray]:
             squares, dc = np.empty(len(dhs)), dc0[rows]
-            backward_rows(
+            lstm_backward_rows(
                 acts, cs, tanh_cs, dhs, weight_t, dh[rows], dc, squares, rows.start, rows.stop
             )
             return dc, squares
