@@ -4,8 +4,10 @@ results."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +20,7 @@ from rnnlab.kernels.lstm import NumbaLSTMCell
 from rnnlab.nn import GRUCell, LSTMCell, RecurrentModel, parallel, softmax_cross_entropy
 from rnnlab.runner.threads import compute_threads, engine_threads
 from rnnlab.testing import cell_conformance_tests
-from tests_support import without_numba
+from tests_support import rnnlab_command, without_numba
 
 TestNumbaLSTM = cell_conformance_tests(NumbaLSTMCell, options={"forget_bias": 1.0})
 TestNumbaGRU = cell_conformance_tests(NumbaGRUCell)
@@ -155,11 +157,14 @@ def test_numba_is_loaded_only_when_a_run_asks_for_the_kernel(tmp_path):
     assert proc.stdout.split() == ["False", "True"]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("cell", sorted(PAIRS))
-def test_rnnlab_with_the_numba_kernel_trains_like_the_numpy_engine(run_rnnlab, tmp_path, cell):
+@pytest.fixture(scope="module")
+def gru_runs(tmp_path_factory) -> Path:
+    """A folder with two runs of the installed command, the same GRU model and data on
+    2 threads: ``numpy`` (the default engine) and ``numba`` (``cell.kernel=numba``)."""
+    folder = tmp_path_factory.mktemp("kernels")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{folder}/mlflow.db"}
     common = [
-        f"cell={cell}",
+        "cell=gru",
         "data=chars",
         "model.hidden_size=16",
         "bptt=8",
@@ -170,11 +175,20 @@ def test_rnnlab_with_the_numba_kernel_trains_like_the_numpy_engine(run_rnnlab, t
         "threads=2",
     ]
     for kernel in ("numpy", "numba"):
-        proc = run_rnnlab(*common, f"cell.kernel={kernel}", f"hydra.run.dir={kernel}")
-        assert proc.returncode == 0, proc.stderr
+        subprocess.run(
+            [rnnlab_command(), *common, f"cell.kernel={kernel}", f"hydra.run.dir={kernel}"],
+            cwd=folder,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    return folder
 
+
+@pytest.mark.slow
+def test_rnnlab_with_the_numba_kernel_trains_like_the_numpy_engine(gru_runs):
     def metrics(kernel):
-        lines = (tmp_path / kernel / "metrics.jsonl").read_text().splitlines()
+        lines = (gru_runs / kernel / "metrics.jsonl").read_text().splitlines()
         return {
             (rec["step"], k): v
             for rec in map(json.loads, lines)
@@ -190,23 +204,14 @@ def test_rnnlab_with_the_numba_kernel_trains_like_the_numpy_engine(run_rnnlab, t
 
 
 @pytest.mark.slow
-def test_a_run_trained_with_the_kernel_is_sampled_and_evaluated_without_numba(run_rnnlab, tmp_path):
-    trained = run_rnnlab(
-        "cell=gru",
-        "cell.kernel=numba",
-        "data=chars",
-        "model.hidden_size=8",
-        "bptt=8",
-        "train.steps=4",
-        "train.eval_every=2",
-        "sample.length=5",
-        "hydra.run.dir=run",
-    )
-    assert trained.returncode == 0, trained.stderr
+def test_a_run_trained_with_the_kernel_is_sampled_and_evaluated_without_numba(
+    run_rnnlab, gru_runs, tmp_path
+):
     env = without_numba(tmp_path / "no-numba")
-    sampled = run_rnnlab("sample", "run", "--prime", "The ", env=env)
+    run = str(gru_runs / "numba")
+    sampled = run_rnnlab("sample", run, "--prime", "The ", env=env)
     assert sampled.returncode == 0, sampled.stderr
     assert sampled.stdout.startswith("The ")
-    evaluated = run_rnnlab("evaluate", "run", env=env)
+    evaluated = run_rnnlab("evaluate", run, env=env)
     assert evaluated.returncode == 0, evaluated.stderr
     assert "test/loss" in evaluated.stdout
