@@ -6,11 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rnnlab.kernels.blas import single_threaded_kernel_blas
 from rnnlab.kernels.loops import gru_backward_rows, gru_forward_rows
 from rnnlab.nn.gru import GRUCell
-
-single_threaded_kernel_blas()
 
 
 class NumbaGRUCell(GRUCell):

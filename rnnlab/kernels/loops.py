@@ -25,6 +25,10 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from rnnlab.kernels.blas import single_threaded_kernel_blas
+
+single_threaded_kernel_blas()  # the BLAS the loops' np.dot calls
+
 _ALPHA = (
     4.89352455891786e-03,
     6.37261928875436e-04,

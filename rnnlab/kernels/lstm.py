@@ -6,11 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rnnlab.kernels.blas import single_threaded_kernel_blas
 from rnnlab.kernels.loops import lstm_backward_rows, lstm_forward_rows
 from rnnlab.nn.lstm import LSTMCell
-
-single_threaded_kernel_blas()
 
 
 class NumbaLSTMCell(LSTMCell):
