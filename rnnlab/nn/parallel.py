@@ -27,7 +27,6 @@ R = TypeVar("R")
 
 _threads = 1
 _pool: ThreadPoolExecutor | None = None
-_pool_size = 0
 #: below this much work (multiply-adds, or elements of an elementwise pass) a job is not worth
 #: splitting: a thread hand-off costs about 20 us
 MIN_SPLIT_WORK = 1 << 17
@@ -35,9 +34,12 @@ MIN_SPLIT_WORK = 1 << 17
 
 def set_num_threads(count: int) -> None:
     """Run the engine's batch loops and large GEMMs on ``count`` threads (1: the caller's only)."""
-    global _threads
+    global _threads, _pool
     if count < 1:
         raise ValueError(f"thread count must be at least 1, got {count}")
+    if count != _threads and _pool is not None:
+        _pool.shutdown()
+        _pool = None
     _threads = count
 
 
@@ -47,8 +49,8 @@ def get_num_threads() -> int:
 
 
 def _forget_pool() -> None:
-    global _pool, _pool_size
-    _pool, _pool_size = None, 0  # a forked child has none of the parent's worker threads
+    global _pool
+    _pool = None  # a forked child has none of the parent's worker threads
 
 
 os.register_at_fork(after_in_child=_forget_pool)
@@ -67,20 +69,16 @@ def blocks(rows: int, work_per_row: int) -> list[slice]:
 
 
 def run_blocks(fn: Callable[[slice], R], blocks: list[slice]) -> list[R]:
-    """``[fn(b) for b in blocks]``: the first block in the calling thread, the others in the pool
-    (as many workers as the most blocks asked for so far).
+    """``[fn(b) for b in blocks]``: the first block in the calling thread, the others in the pool.
 
     Each block runs in a copy of the caller's context, so ``np.errstate`` (a context
     variable) applies to the pool's threads as it does to the caller's.
     """
-    global _pool, _pool_size
+    global _pool
     if len(blocks) == 1:
         return [fn(blocks[0])]
-    if _pool is None or _pool_size < len(blocks) - 1:
-        if _pool is not None:
-            _pool.shutdown()
-        _pool_size = len(blocks) - 1
-        _pool = ThreadPoolExecutor(_pool_size, thread_name_prefix="rnnlab-nn")
+    if _pool is None:
+        _pool = ThreadPoolExecutor(_threads - 1, thread_name_prefix="rnnlab-nn")
     futures = [_pool.submit(contextvars.copy_context().run, fn, b) for b in blocks[1:]]
     first = fn(blocks[0])
     return [first] + [f.result() for f in futures]
